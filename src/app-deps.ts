@@ -1,0 +1,16 @@
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { WorkflowStore } from './store/workflow-store.js';
+import type { PreviewService } from './workflow/preview.js';
+import type { GenerationRunner } from './workflow/runner.js';
+import type { WorkflowService } from './workflow/service.js';
+
+/** Everything the HTTP layer is built from; `createDeps` wires the real ones, tests their own. */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  store: WorkflowStore;
+  runner: GenerationRunner;
+  service: WorkflowService;
+  preview: PreviewService;
+}

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+const nonNegativeInt = z.coerce.number().int().nonnegative();
+
+const booleanFlag = z
+  .enum(['0', '1', 'true', 'false', ''])
+  .default('')
+  .transform((v) => v === '1' || v === 'true');
+
+/** Every setting the service reads; see README "Configuration" and `.env.example`. */
+const ConfigSchema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    REDIS_KEY_PREFIX: z.string().min(1).max(64).default('dm:'),
+    WORKFLOW_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
+    SECTION_DELAY_MIN_MS: nonNegativeInt.default(2000),
+    SECTION_DELAY_MAX_MS: nonNegativeInt.default(5000),
+    UPLOAD_DIR: z.string().min(1).default('uploads'),
+    PDF_DIR: z.string().min(1).default('pdfs'),
+    MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(26_214_400),
+    COST_PER_1K_TOKENS: z.coerce.number().nonnegative().default(0.01),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LEASE_TTL_MS: z.coerce.number().int().min(1000).default(30_000),
+    RECOVERY_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).default(2_000),
+    TRUST_PROXY: booleanFlag,
+  })
+  .refine((c) => c.SECTION_DELAY_MIN_MS <= c.SECTION_DELAY_MAX_MS, {
+    path: ['SECTION_DELAY_MIN_MS'],
+    message: 'must not be greater than SECTION_DELAY_MAX_MS',
+  });
+
+type Env = z.infer<typeof ConfigSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  workflowTtlSeconds: number;
+  sectionDelayMinMs: number;
+  sectionDelayMaxMs: number;
+  uploadDir: string;
+  pdfDir: string;
+  maxUploadBytes: number;
+  costPer1kTokens: number;
+  logLevel: Env['LOG_LEVEL'];
+  leaseTtlMs: number;
+  recoveryIntervalMs: number;
+  shutdownTimeoutMs: number;
+  redisCommandTimeoutMs: number;
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Builds the configuration from an environment-like object. Pure: the server passes `process.env`,
+ * tests pass literals. Empty strings count as unset so `.env` templates can leave values blank.
+ */
+export function loadConfig(env: Record<string, string | undefined> = {}): Config {
+  const cleaned: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value !== '') cleaned[key] = value;
+  }
+  const parsed = ConfigSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? 'config');
+        const got = cleaned[name];
+        return `${name}: ${issue.message}${got === undefined ? '' : ` (got "${got}")`}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    workflowTtlSeconds: e.WORKFLOW_TTL_SECONDS,
+    sectionDelayMinMs: e.SECTION_DELAY_MIN_MS,
+    sectionDelayMaxMs: e.SECTION_DELAY_MAX_MS,
+    uploadDir: e.UPLOAD_DIR,
+    pdfDir: e.PDF_DIR,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    costPer1kTokens: e.COST_PER_1K_TOKENS,
+    logLevel: e.LOG_LEVEL,
+    leaseTtlMs: e.LEASE_TTL_MS,
+    recoveryIntervalMs: e.RECOVERY_INTERVAL_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    trustProxy: e.TRUST_PROXY,
+  };
+}

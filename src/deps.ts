@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import type { AppDeps } from './app-deps.js';
+import type { Config } from './config.js';
+import { createStore } from './store/create-store.js';
+import type { WorkflowStore } from './store/workflow-store.js';
+import { DefaultSectionWriter } from './workflow/default-writer.js';
+import { PreviewService } from './workflow/preview.js';
+import { GenerationRunner } from './workflow/runner.js';
+import type { SectionWriter } from './workflow/section-writer.js';
+import { WorkflowService } from './workflow/service.js';
+
+export interface DepsOverrides {
+  store?: WorkflowStore;
+  writer?: SectionWriter;
+}
+
+/** The composition root: builds every collaborator from the configuration. */
+export async function createDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}): Promise<AppDeps> {
+  const store = overrides.store ?? (await createStore(config, logger));
+  const writer =
+    overrides.writer ??
+    new DefaultSectionWriter({ delayMinMs: config.sectionDelayMinMs, delayMaxMs: config.sectionDelayMaxMs });
+  const runner = new GenerationRunner({
+    store,
+    writer,
+    logger,
+    leaseTtlMs: config.leaseTtlMs,
+    recoveryIntervalMs: config.recoveryIntervalMs,
+  });
+  const service = new WorkflowService(store, runner);
+  const preview = new PreviewService(store, {
+    costPer1kTokens: config.costPer1kTokens,
+    expectedSectionMs: (config.sectionDelayMinMs + config.sectionDelayMaxMs) / 2,
+  });
+  service.onDelete(async (threadId) => preview.forget(threadId));
+  return { config, logger, store, runner, service, preview };
+}
+
+/** Stops background work and closes the store; each step runs even when an earlier one fails. */
+export async function closeDeps(deps: AppDeps): Promise<void> {
+  for (const step of [() => deps.runner.close(), () => deps.store.close()]) {
+    try {
+      await step();
+    } catch (err) {
+      deps.logger.warn({ err }, 'shutdown step failed');
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { Router } from 'express';
+import { threadNotFound } from '../../errors.js';
+import { isThreadId } from '../../workflow/service.js';
+import type { AppDeps } from '../../app-deps.js';
+import { jsonBody } from '../middleware/json-body.js';
+import { parsedBody, validateBody } from '../middleware/validate.js';
+import { StartBodySchema } from '../schemas.js';
+
+export function workflowRoutes({ service, preview }: AppDeps): Router {
+  const router = Router();
+
+  router.post('/api/generate-petition', jsonBody, validateBody(StartBodySchema), async (_req, res) => {
+    const body = parsedBody(res.locals, StartBodySchema);
+    const { thread_id } = await service.start(body);
+    res
+      .location(`/api/document/preview/${thread_id}`)
+      .json({ thread_id, status: 'generating', message: `Document generation started for case ${body.case_id}` });
+  });
+
+  router.get('/api/document/preview/:thread_id', async (req, res) => {
+    const id = req.params.thread_id;
+    const result = isThreadId(id) ? await preview.render(id, req.get('if-none-match')) : null;
+    if (!result) throw threadNotFound(id);
+    res.set({ ETag: result.etag, 'Cache-Control': 'no-cache' });
+    if (!result.body) {
+      res.status(304).end();
+      return;
+    }
+    res.type('application/json').send(result.body);
+  });
+
+  router.post('/api/pause/:thread_id', async (req, res) => {
+    await service.pause(req.params.thread_id);
+    res.json({ status: 'paused', message: 'Document generation paused successfully' });
+  });
+
+  router.post('/api/resume/:thread_id', async (req, res) => {
+    await service.resume(req.params.thread_id);
+    res.json({ status: 'generating', message: 'Document generation resumed successfully' });
+  });
+
+  router.delete('/api/document/:thread_id', async (req, res) => {
+    await service.delete(req.params.thread_id);
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,122 @@
+import type {
+  Exhibit,
+  LogEntry,
+  Section,
+  SectionStatus,
+  Workflow,
+  WorkflowHead,
+  WorkflowStatus,
+} from '../workflow/types.js';
+
+/** What `create` needs; the store fills in `version`, the aggregates and the timing fields. */
+export interface NewWorkflow {
+  head: Pick<
+    WorkflowHead,
+    'thread_id' | 'case_id' | 'user_id' | 'document_type' | 'case_facts' | 'status' | 'created_at'
+  >;
+  sections: Section[];
+  logs: LogEntry[];
+}
+
+/** An atomic compare-and-set of the workflow status. */
+export interface Transition {
+  /** The change happens only when the current status is one of these. */
+  from: readonly WorkflowStatus[];
+  to: WorkflowStatus;
+  /** Epoch ms of the change; drives `active_ms` / `generating_since`. */
+  at: number;
+  log?: LogEntry;
+  /** Set with `to: 'error'`. */
+  errorMessage?: string;
+}
+
+export type TransitionResult =
+  | { ok: true; head: WorkflowHead }
+  | { ok: false; /** null: the workflow does not exist. */ current: WorkflowStatus | null };
+
+export interface SectionPatch {
+  status: SectionStatus;
+  updated_at: string;
+  content_html?: string;
+  tokens_used?: number;
+  error_message?: string;
+  duration_ms?: number;
+}
+
+export interface SectionWriteOptions {
+  /** The lease the writing loop holds; the write is refused unless it is still the current lease. */
+  leaseToken: string;
+  log?: LogEntry;
+}
+
+export interface PutExhibitResult {
+  /** The exhibit with the same id that this one replaced, if any. */
+  replaced: Exhibit | null;
+}
+
+export type WorkflowChangeKind = 'created' | 'section' | 'status' | 'log' | 'exhibit' | 'deleted';
+
+/** Emitted after every committed change, in every process (Redis: through pub/sub). */
+export interface WorkflowChange {
+  thread_id: string;
+  version: number;
+  kind: WorkflowChangeKind;
+}
+
+/**
+ * The only way code reaches workflow state. Every method is atomic on its own: concurrent calls on one
+ * workflow never lose each other's changes. Every write bumps `version`, refreshes `updated_at` and the
+ * workflow's expiry (`WORKFLOW_TTL_SECONDS` after its last change), and emits a {@link WorkflowChange}.
+ *
+ * Methods that address a workflow answer `null` / `false` when it does not exist (or has expired); they
+ * throw `StoreUnavailableError` when the backing service cannot be reached.
+ */
+export interface WorkflowStore {
+  /** Stores a new workflow. The thread id must be new. */
+  create(workflow: NewWorkflow): Promise<void>;
+
+  /** The scalar state only: cheap, used on every poll. */
+  getHead(threadId: string): Promise<WorkflowHead | null>;
+
+  /** The whole state; `logLimit` keeps only the newest N logs (default: all that are kept, at most 100). */
+  get(threadId: string, options?: { logLimit?: number }): Promise<Workflow | null>;
+
+  /** Compare-and-set of the status, with its log line, in one atomic step. */
+  transition(threadId: string, transition: Transition): Promise<TransitionResult>;
+
+  /**
+   * Changes one section (and appends the log line) if `leaseToken` holds the workflow's lease. A section
+   * that becomes `completed` adds its tokens and duration to the head's aggregates once.
+   * Returns false when the workflow, the section or the lease is gone.
+   */
+  updateSection(threadId: string, sectionId: string, patch: SectionPatch, options: SectionWriteOptions): Promise<boolean>;
+
+  /** Appends a log line; only the newest 100 are kept. */
+  appendLog(threadId: string, entry: LogEntry): Promise<boolean>;
+
+  /** Adds or replaces (same `exhibit_id`) an exhibit, with its log line. Null when the workflow is gone. */
+  putExhibit(threadId: string, exhibit: Exhibit, log?: LogEntry): Promise<PutExhibitResult | null>;
+
+  /** Removes every trace of the workflow. False when there was none. */
+  delete(threadId: string): Promise<boolean>;
+
+  /** Ids of the workflows that have not expired, in no particular order. */
+  listActive(): Promise<string[]>;
+
+  /** Takes the generation lease if nobody holds it (or it expired). */
+  acquireLease(threadId: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Extends the lease if `token` still holds it. */
+  renewLease(threadId: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `token` holds it. */
+  releaseLease(threadId: string, token: string): Promise<void>;
+
+  /** Listens to changes of every workflow; returns the function that stops listening. */
+  subscribe(listener: (change: WorkflowChange) => void): () => void;
+
+  /** Resolves when the store answers; throws `StoreUnavailableError` otherwise. */
+  ping(): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+export const MAX_LOGS_KEPT = 100;

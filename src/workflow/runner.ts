@@ -1,0 +1,293 @@
+import type { Logger } from 'pino';
+import { v4 as uuidv4 } from 'uuid';
+import { StoreUnavailableError } from '../errors.js';
+import type { WorkflowStore } from '../store/workflow-store.js';
+import { sanitizeSectionHtml } from './html.js';
+import { logEntry } from './logs.js';
+import type { SectionWriter } from './section-writer.js';
+import { sleep } from './sleep.js';
+import type { Section } from './types.js';
+
+export interface RunnerOptions {
+  store: WorkflowStore;
+  writer: SectionWriter;
+  logger: Logger;
+  /** Lease length; renewed every third of it while the loop runs. */
+  leaseTtlMs: number;
+  /** How often generating workflows without a live loop anywhere are looked for (crash takeover). */
+  recoveryIntervalMs: number;
+  /** How long a loop that finds the lease taken keeps trying (covers a loop elsewhere that is just exiting). */
+  leaseWaitMs?: number;
+  /** Backoff bounds while the store is unavailable. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+type ExitReason = 'not-generating' | 'leased-elsewhere' | 'lease-lost' | 'aborted' | 'failed';
+
+interface Loop {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+const AGENT = 'SectionWriter';
+
+/**
+ * Runs generation loops: at most one per workflow in this process, and — through the store's lease — at
+ * most one across all processes sharing the store. A loop writes sections until the stored status is no
+ * longer `generating`; it checks the status after every section, so a pause made anywhere takes effect at
+ * the next section boundary.
+ */
+export class GenerationRunner {
+  private readonly loops = new Map<string, Loop>();
+  private readonly store: WorkflowStore;
+  private readonly log: Logger;
+  private recoveryTimer: NodeJS.Timeout | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly options: RunnerOptions) {
+    this.store = options.store;
+    this.log = options.logger.child({ component: 'runner' });
+  }
+
+  /** Number of loops running in this process. */
+  get activeLoops(): number {
+    return this.loops.size;
+  }
+
+  isRunning(threadId: string): boolean {
+    return this.loops.has(threadId);
+  }
+
+  /** Starts a loop for the workflow unless one already runs here; the loop itself checks status and lease. */
+  ensureRunning(threadId: string): void {
+    if (this.closing || this.loops.has(threadId)) return;
+    const controller = new AbortController();
+    const done = this.run(threadId, controller.signal)
+      .catch((err: unknown): ExitReason => {
+        this.log.error({ err, threadId }, 'generation loop crashed');
+        return 'failed';
+      })
+      .then((reason) => {
+        this.loops.delete(threadId);
+        // A resume can land between the loop's last status read and its exit; look once more.
+        if (reason === 'not-generating') this.recheck(threadId);
+      });
+    this.loops.set(threadId, { controller, done });
+  }
+
+  /** Aborts this process's loop for the workflow (deletion) and waits for it to end. */
+  async stop(threadId: string): Promise<void> {
+    const loop = this.loops.get(threadId);
+    if (!loop) return;
+    loop.controller.abort(new Error('stopped'));
+    await loop.done;
+  }
+
+  /** Looks for generating workflows whose owner is gone (now and then periodically) and takes them over. */
+  startRecovery(): void {
+    if (this.recoveryTimer || this.closing) return;
+    const tick = () => {
+      this.recover().catch((err: unknown) => this.log.warn({ err }, 'recovery sweep failed'));
+    };
+    tick();
+    this.recoveryTimer = setInterval(tick, this.options.recoveryIntervalMs);
+    this.recoveryTimer.unref();
+  }
+
+  async recover(): Promise<void> {
+    const ids = await this.store.listActive();
+    for (const id of ids) {
+      if (this.closing) return;
+      if (this.loops.has(id)) continue;
+      const head = await this.store.getHead(id);
+      if (head?.status === 'generating') this.ensureRunning(id);
+    }
+  }
+
+  /**
+   * Stops every loop at its current point (writers are aborted), leaving the workflows `generating` and
+   * releasing their leases so another process continues at once. Runs once; later calls share the result.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+      const loops = [...this.loops.values()];
+      for (const loop of loops) loop.controller.abort(new Error('shutting down'));
+      await Promise.allSettled(loops.map((l) => l.done));
+    })();
+    return this.closing;
+  }
+
+  private recheck(threadId: string): void {
+    if (this.closing) return;
+    this.store
+      .getHead(threadId)
+      .then((head) => {
+        if (head?.status === 'generating') this.ensureRunning(threadId);
+      })
+      .catch((err: unknown) => this.log.warn({ err, threadId }, 'status re-check failed'));
+  }
+
+  private async run(threadId: string, signal: AbortSignal): Promise<ExitReason> {
+    const token = uuidv4();
+    const acquired = await this.acquire(threadId, token, signal);
+    if (acquired !== 'acquired') return acquired;
+
+    const lost = new AbortController();
+    const sectionSignal = AbortSignal.any([signal, lost.signal]);
+    const renewEvery = Math.max(100, Math.floor(this.options.leaseTtlMs / 3));
+    const renewer = setInterval(() => {
+      this.store
+        .renewLease(threadId, token, this.options.leaseTtlMs)
+        .then((held) => {
+          if (!held) lost.abort(new Error('lease lost'));
+        })
+        .catch((err: unknown) => this.log.warn({ err, threadId }, 'lease renewal failed; retrying'));
+    }, renewEvery);
+    renewer.unref();
+
+    try {
+      return await this.writeSections(threadId, token, sectionSignal, lost.signal);
+    } finally {
+      clearInterval(renewer);
+      await this.store.releaseLease(threadId, token).catch(() => {
+        // Unreachable store: the lease simply expires.
+      });
+    }
+  }
+
+  private async acquire(
+    threadId: string,
+    token: string,
+    signal: AbortSignal,
+  ): Promise<'acquired' | Exclude<ExitReason, 'lease-lost'>> {
+    const deadline = Date.now() + (this.options.leaseWaitMs ?? 3000);
+    for (;;) {
+      const head = await this.retrying(() => this.store.getHead(threadId), signal);
+      if (head === aborted) return 'aborted';
+      if (head?.status !== 'generating') return 'not-generating';
+      const got = await this.retrying(() => this.store.acquireLease(threadId, token, this.options.leaseTtlMs), signal);
+      if (got === aborted) return 'aborted';
+      if (got) return 'acquired';
+      if (Date.now() >= deadline) return 'leased-elsewhere';
+      if ((await this.pause(250, signal)) === aborted) return 'aborted';
+    }
+  }
+
+  private async writeSections(
+    threadId: string,
+    token: string,
+    signal: AbortSignal,
+    lost: AbortSignal,
+  ): Promise<ExitReason> {
+    const exitReason = (): ExitReason => (lost.aborted ? 'lease-lost' : 'aborted');
+    for (;;) {
+      const wf = await this.retrying(() => this.store.get(threadId, { logLimit: 0 }), signal);
+      if (wf === aborted) return exitReason();
+      if (!wf || wf.status !== 'generating') return 'not-generating';
+
+      const next = wf.sections.find((s) => s.status !== 'completed');
+      if (!next) {
+        const done = await this.retrying(
+          () =>
+            this.store.transition(threadId, {
+              from: ['generating'],
+              to: 'completed',
+              at: Date.now(),
+              log: logEntry('success', 'Document generation completed successfully!'),
+            }),
+          signal,
+        );
+        return done === aborted ? exitReason() : 'not-generating';
+      }
+
+      const began = Date.now();
+      const started = await this.writeSection(threadId, next, token, signal, {
+        status: 'in_progress',
+        updated_at: new Date(began).toISOString(),
+      }, logEntry('info', `Generating section: ${next.section_name}`, AGENT));
+      if (started !== true) return started === aborted ? exitReason() : 'lease-lost';
+
+      let result;
+      try {
+        result = await this.options.writer.write({ workflow: wf, section: next, exhibits: wf.exhibits, signal });
+      } catch (err) {
+        if (signal.aborted) return exitReason();
+        await this.fail(threadId, next, token, err, signal);
+        return 'not-generating';
+      }
+
+      const tokens = Number.isFinite(result.tokens_used) ? Math.max(0, Math.round(result.tokens_used)) : 0;
+      const stored = await this.writeSection(threadId, next, token, signal, {
+        status: 'completed',
+        updated_at: new Date().toISOString(),
+        content_html: sanitizeSectionHtml(result.content_html),
+        tokens_used: tokens,
+        duration_ms: Date.now() - began,
+      }, logEntry('success', `Completed section: ${next.section_name} (${tokens} tokens)`, AGENT));
+      if (stored !== true) return stored === aborted ? exitReason() : 'lease-lost';
+    }
+  }
+
+  private writeSection(
+    threadId: string,
+    section: Section,
+    token: string,
+    signal: AbortSignal,
+    patch: Parameters<WorkflowStore['updateSection']>[2],
+    log: ReturnType<typeof logEntry>,
+  ) {
+    return this.retrying(
+      () => this.store.updateSection(threadId, section.section_id, patch, { leaseToken: token, log }),
+      signal,
+    );
+  }
+
+  private async fail(threadId: string, section: Section, token: string, err: unknown, signal: AbortSignal) {
+    const message = err instanceof Error && err.message ? err.message : 'Section writer failed';
+    this.log.warn({ err, threadId, section: section.section_id }, 'section writer failed');
+    await this.writeSection(threadId, section, token, signal, {
+      status: 'error',
+      updated_at: new Date().toISOString(),
+      error_message: message,
+    }, logEntry('error', `Section failed: ${section.section_name}: ${message}`, AGENT));
+    await this.retrying(
+      () =>
+        this.store.transition(threadId, {
+          from: ['generating', 'paused'],
+          to: 'error',
+          at: Date.now(),
+          errorMessage: `Section "${section.section_name}" failed: ${message}`,
+          log: logEntry('error', 'Document generation failed'),
+        }),
+      signal,
+    );
+  }
+
+  /** Runs a store call, retrying with capped exponential backoff while the store is unavailable. */
+  private async retrying<T>(call: () => Promise<T>, signal: AbortSignal): Promise<T | typeof aborted> {
+    let delay = this.options.retryBaseMs ?? 100;
+    for (;;) {
+      if (signal.aborted) return aborted;
+      try {
+        return await call();
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        this.log.warn({ delay }, 'store unavailable; generation loop retrying');
+        if ((await this.pause(delay, signal)) === aborted) return aborted;
+        delay = Math.min(delay * 2, this.options.retryMaxMs ?? 5000);
+      }
+    }
+  }
+
+  private async pause(ms: number, signal: AbortSignal): Promise<void | typeof aborted> {
+    try {
+      await sleep(ms, signal);
+    } catch {
+      return aborted;
+    }
+  }
+}
+
+const aborted: unique symbol = Symbol('aborted');

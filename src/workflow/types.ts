@@ -1,0 +1,84 @@
+export const WORKFLOW_STATUSES = ['idle', 'generating', 'paused', 'completed', 'error'] as const;
+export type WorkflowStatus = (typeof WORKFLOW_STATUSES)[number];
+
+export const SECTION_STATUSES = ['pending', 'in_progress', 'completed', 'error'] as const;
+export type SectionStatus = (typeof SECTION_STATUSES)[number];
+
+export const DOCUMENT_TYPES = ['petition', 'letter', 'memo'] as const;
+export type DocumentType = (typeof DOCUMENT_TYPES)[number];
+
+export type LogLevel = 'info' | 'success' | 'warning' | 'error';
+
+export interface LogEntry {
+  timestamp: string;
+  level: LogLevel;
+  message: string;
+  agent: string;
+}
+
+export interface Section {
+  section_id: string;
+  section_name: string;
+  section_order: number;
+  status: SectionStatus;
+  content_html: string;
+  updated_at: string;
+  tokens_used: number;
+  error_message?: string;
+  /** Writing time of a completed section; internal, feeds `estimated_remaining`. */
+  duration_ms?: number;
+}
+
+export interface Exhibit {
+  exhibit_id: string;
+  /** The client's original file name. */
+  filename: string;
+  /** Name of the file inside `UPLOAD_DIR/{thread_id}/`. */
+  stored_name: string;
+  file_path: string;
+  file_size: number;
+  mime_type: string;
+  uploaded_at: string;
+}
+
+export interface CaseFacts {
+  beneficiary_name?: string;
+  field?: string;
+  awards?: string[];
+  memberships?: string[];
+  publications?: string[];
+}
+
+/**
+ * The scalar part of a workflow: enough to answer status checks, compute the preview metadata and decide
+ * whether a cached preview is still current, without loading sections, exhibits or logs.
+ */
+export interface WorkflowHead {
+  thread_id: string;
+  case_id: string;
+  user_id: string;
+  document_type: DocumentType;
+  case_facts: CaseFacts | null;
+  status: WorkflowStatus;
+  created_at: string;
+  updated_at: string;
+  error_message: string | null;
+  /** Increases with every change to the workflow (sections, exhibits, logs, status). */
+  version: number;
+  total_sections: number;
+  completed_sections: number;
+  /** Sum of `duration_ms` over completed sections. */
+  completed_ms: number;
+  total_tokens: number;
+  /** Milliseconds spent in `generating` before the current generating span. */
+  active_ms: number;
+  /** Epoch ms at which the current generating span began; null while not generating. */
+  generating_since: number | null;
+}
+
+export interface Workflow extends WorkflowHead {
+  sections: Section[];
+  exhibits: Exhibit[];
+  /** Oldest first. */
+  logs: LogEntry[];
+}
