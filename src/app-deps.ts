@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import type { ExhibitService } from './exhibits/exhibit-service.js';
+import type { PdfService } from './pdf/pdf-service.js';
 import type { WorkflowStore } from './store/workflow-store.js';
 import type { PreviewService } from './workflow/preview.js';
 import type { GenerationRunner } from './workflow/runner.js';
@@ -13,4 +15,6 @@ export interface AppDeps {
   runner: GenerationRunner;
   service: WorkflowService;
   preview: PreviewService;
+  exhibits: ExhibitService;
+  pdf: PdfService;
 }

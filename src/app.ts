@@ -3,7 +3,10 @@ import { pinoHttp } from 'pino-http';
 import { v4 as uuidv4 } from 'uuid';
 import type { AppDeps } from './app-deps.js';
 import { errorHandler, notFoundHandler } from './http/middleware/errors.js';
+import { eventRoutes } from './http/routes/events.js';
+import { exhibitRoutes } from './http/routes/exhibits.js';
 import { healthRoutes } from './http/routes/health.js';
+import { pdfRoutes } from './http/routes/pdf.js';
 import { workflowRoutes } from './http/routes/workflows.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -35,6 +38,9 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(healthRoutes(deps));
   app.use(workflowRoutes(deps));
+  app.use(exhibitRoutes(deps));
+  app.use(pdfRoutes(deps));
+  app.use(eventRoutes(deps));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

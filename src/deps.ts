@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { AppDeps } from './app-deps.js';
 import type { Config } from './config.js';
+import { ExhibitService } from './exhibits/exhibit-service.js';
+import { PdfService } from './pdf/pdf-service.js';
 import { createStore } from './store/create-store.js';
 import type { WorkflowStore } from './store/workflow-store.js';
 import { DefaultSectionWriter } from './workflow/default-writer.js';
@@ -32,8 +34,12 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     costPer1kTokens: config.costPer1kTokens,
     expectedSectionMs: (config.sectionDelayMinMs + config.sectionDelayMaxMs) / 2,
   });
+  const exhibits = new ExhibitService({ config, store, logger });
+  const pdf = new PdfService({ config, store, logger });
   service.onDelete(async (threadId) => preview.forget(threadId));
-  return { config, logger, store, runner, service, preview };
+  service.onDelete((threadId) => exhibits.removeAll(threadId));
+  service.onDelete((threadId) => pdf.remove(threadId));
+  return { config, logger, store, runner, service, preview, exhibits, pdf };
 }
 
 /** Stops background work and closes the store; each step runs even when an earlier one fails. */
