@@ -50,7 +50,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
 
   constructor(options: MemoryStoreOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
     const interval = options.sweepIntervalMs ?? Math.min(60_000, Math.max(1000, this.ttlMs / 10));
     this.sweeper = setInterval(() => this.sweep(), interval);
     this.sweeper.unref();

@@ -36,7 +36,7 @@ export class PreviewService {
     private readonly settings: MetadataSettings,
     options: { maxCacheBytes?: number; now?: () => number } = {},
   ) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
     this.cache = new LRUCache<string, CachedParts>({
       maxSize: options.maxCacheBytes ?? 64 * 1024 * 1024,
       sizeCalculation: (p) => p.prefix.length + p.suffix.length + (p.last?.body.length ?? 0) + 64,

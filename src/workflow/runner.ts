@@ -221,7 +221,7 @@ export class GenerationRunner {
       const tokens = Number.isFinite(result.tokens_used) ? Math.max(0, Math.round(result.tokens_used)) : 0;
       const stored = await this.writeSection(threadId, next, token, signal, {
         status: 'completed',
-        updated_at: new Date().toISOString(),
+        updated_at: new Date(Date.now()).toISOString(),
         content_html: sanitizeSectionHtml(result.content_html),
         tokens_used: tokens,
         duration_ms: Date.now() - began,
@@ -249,7 +249,7 @@ export class GenerationRunner {
     this.log.warn({ err, threadId, section: section.section_id }, 'section writer failed');
     await this.writeSection(threadId, section, token, signal, {
       status: 'error',
-      updated_at: new Date().toISOString(),
+      updated_at: new Date(Date.now()).toISOString(),
       error_message: message,
     }, logEntry('error', `Section failed: ${section.section_name}: ${message}`, AGENT));
     await this.retrying(

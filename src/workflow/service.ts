@@ -35,7 +35,7 @@ export class WorkflowService {
 
   async start(request: StartRequest): Promise<{ thread_id: string }> {
     const thread_id = uuidv4();
-    const created_at = new Date().toISOString();
+    const created_at = new Date(Date.now()).toISOString();
     await this.store.create({
       head: {
         thread_id,

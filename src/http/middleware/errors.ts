@@ -49,6 +49,8 @@ export function toHttpError(err: unknown): HttpError | null {
     const known = MULTER_ERRORS[err.code] ?? { status: 400, code: 'VALIDATION_ERROR', detail: 'Invalid upload' };
     return { ...known, headers: {} };
   }
+  // Every path parameter names a thread or a stored file: one that does not even decode names nothing.
+  if (err instanceof URIError) return { status: 404, code: 'NOT_FOUND', detail: 'Resource not found: malformed path', headers: {} };
   if (typeof err === 'object' && err !== null) {
     const e = err as { type?: string; status?: number; expose?: boolean; message?: string };
     const known = e.type ? BODY_PARSER_ERRORS[e.type] : undefined;

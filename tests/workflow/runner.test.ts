@@ -1,0 +1,200 @@
+import request from 'supertest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
+import { GatedWriter } from '../helpers/writers.js';
+
+let t: TestApp;
+afterEach(async () => {
+  vi.useRealTimers();
+  await t?.close();
+});
+
+async function startWith(writer: GatedWriter, body: Record<string, unknown> = {}) {
+  t = await makeTestApp({ overrides: { writer } });
+  const res = await request(t.app)
+    .post('/api/generate-petition')
+    .send({ case_id: 'case-run', user_id: 'u', ...body })
+    .expect(200);
+  return res.body.thread_id as string;
+}
+
+const head = (id: string) => t.deps.store.getHead(id);
+const get = (id: string) => t.deps.store.get(id);
+const countGenerating = (logs: { message: string }[], name: string) =>
+  logs.filter((l) => l.message === `Generating section: ${name}`).length;
+
+describe('pause and resume', () => {
+  it('when two pauses race, exactly one succeeds', async () => {
+    const writer = new GatedWriter();
+    const id = await startWith(writer);
+    const results = await Promise.all([
+      request(t.app).post(`/api/pause/${id}`),
+      request(t.app).post(`/api/pause/${id}`),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 400]);
+    const wf = await get(id);
+    expect(wf?.logs.filter((l) => l.message === 'Document generation paused by user')).toHaveLength(1);
+  });
+
+  it('finishes and keeps the section in progress when paused, and starts no other until resume', async () => {
+    const writer = new GatedWriter();
+    const id = await startWith(writer);
+    await waitFor(() => writer.pending.length === 1);
+    await request(t.app).post(`/api/pause/${id}`).expect(200);
+    writer.release();
+    await waitFor(async () => (await head(id))?.completed_sections === 1);
+    // Give a wrongly running loop every chance to start the next section.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(writer.calls).toEqual(['intro']);
+    expect((await get(id))?.sections.map((s) => s.status)).toEqual([
+      'completed',
+      'pending',
+      'pending',
+      'pending',
+      'pending',
+    ]);
+    expect(t.deps.runner.isRunning(id)).toBe(false);
+
+    await request(t.app).post(`/api/resume/${id}`).expect(200);
+    await waitFor(() => writer.pending.length === 1);
+    expect(writer.pending).toEqual(['background']);
+  });
+
+  it('after twenty rapid pause/resume cycles, completes with each section written exactly once', async () => {
+    const writer = new GatedWriter();
+    const id = await startWith(writer);
+    const releaser = setInterval(() => writer.release(), 2);
+    try {
+      for (let i = 0; i < 20; i++) {
+        await request(t.app).post(`/api/pause/${id}`);
+        await request(t.app).post(`/api/resume/${id}`);
+      }
+      await waitFor(async () => (await head(id))?.status === 'completed');
+    } finally {
+      clearInterval(releaser);
+    }
+    const wf = await get(id);
+    expect(writer.calls).toEqual(['intro', 'background', 'awards', 'membership', 'publications']);
+    for (const s of wf!.sections) expect(countGenerating(wf!.logs, s.section_name)).toBe(1);
+    expect(wf!.completed_sections).toBe(5);
+    expect(t.deps.runner.activeLoops).toBe(0);
+  });
+
+  it('never runs two loops for one workflow when resume lands while the paused loop is still writing', async () => {
+    const writer = new GatedWriter();
+    const id = await startWith(writer);
+    await waitFor(() => writer.pending.length === 1);
+    await request(t.app).post(`/api/pause/${id}`).expect(200);
+    await request(t.app).post(`/api/resume/${id}`).expect(200);
+    await request(t.app).post(`/api/pause/${id}`).expect(200);
+    await request(t.app).post(`/api/resume/${id}`).expect(200);
+    expect(t.deps.runner.activeLoops).toBe(1);
+    expect(writer.pending).toEqual(['intro']);
+    while ((await head(id))?.status !== 'completed') {
+      writer.release();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(writer.calls).toEqual(['intro', 'background', 'awards', 'membership', 'publications']);
+  });
+});
+
+describe('timing metadata', () => {
+  it('does not count paused time, and stops counting at completion', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const writer = new GatedWriter();
+    // The fake clock jumps minutes without renewal timers firing: keep the lease longer than the jumps.
+    t = await makeTestApp({ env: { LEASE_TTL_MS: '3600000' }, overrides: { writer } });
+    // The preview and the transitions read the clock through Date.now.
+    vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const id = (await request(t.app).post('/api/generate-petition').send({ case_id: 'c', user_id: 'u' })).body
+      .thread_id as string;
+    const meta = async () => (await request(t.app).get(`/api/document/preview/${id}`)).body.metadata;
+
+    now += 10_000;
+    expect((await meta()).elapsed_time).toBe(10);
+    await request(t.app).post(`/api/pause/${id}`).expect(200);
+    now += 60_000;
+    expect((await meta()).elapsed_time).toBe(10);
+    await request(t.app).post(`/api/resume/${id}`).expect(200);
+    now += 5_000;
+    expect((await meta()).elapsed_time).toBe(15);
+
+    while ((await head(id))?.status !== 'completed') {
+      writer.release();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const finished = await meta();
+    now += 100_000;
+    const later = await meta();
+    expect(later.elapsed_time).toBe(finished.elapsed_time);
+    expect(later.estimated_remaining).toBe(0);
+  });
+
+  it('estimates the remaining time from the configured delay before the first section completes', async () => {
+    t = await makeTestApp({ env: { SECTION_DELAY_MIN_MS: '2000', SECTION_DELAY_MAX_MS: '4000' } });
+    const id = (await request(t.app).post('/api/generate-petition').send({ case_id: 'c', user_id: 'u' })).body
+      .thread_id as string;
+    const { metadata } = (await request(t.app).get(`/api/document/preview/${id}`)).body;
+    // Five sections at the mean configured delay of 3 s.
+    expect(metadata.estimated_remaining).toBe(15);
+    expect(metadata.progress_percentage).toBe(0);
+  });
+});
+
+describe('writer failure', () => {
+  it('marks the section and the workflow error, keeps completed sections, and logs an error line', async () => {
+    const writer = new GatedWriter();
+    writer.failOn('awards', 'model quota exceeded');
+    const id = await startWith(writer);
+    while ((await head(id))?.status === 'generating') {
+      writer.release();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const res = await request(t.app).get(`/api/document/preview/${id}`);
+    expect(res.body.status).toBe('error');
+    expect(res.body.error_message).toContain('model quota exceeded');
+    expect(res.body.sections.map((s: { status: string }) => s.status)).toEqual([
+      'completed',
+      'completed',
+      'error',
+      'pending',
+      'pending',
+    ]);
+    expect(res.body.sections[2].error_message).toBe('model quota exceeded');
+    expect(res.body.metadata.completed_sections).toBe(2);
+    expect(res.body.metadata.estimated_remaining).toBe(0);
+    expect(res.body.logs.some((l: { level: string }) => l.level === 'error')).toBe(true);
+    await request(t.app).post(`/api/resume/${id}`).expect(400);
+  });
+});
+
+describe('shutdown', () => {
+  it('close() aborts the writer, leaves the workflow generating and releases the lease', async () => {
+    const writer = new GatedWriter();
+    const id = await startWith(writer);
+    await waitFor(() => writer.pending.length === 1);
+    await t.deps.runner.close();
+    expect(t.deps.runner.activeLoops).toBe(0);
+    expect((await head(id))?.status).toBe('generating');
+    expect(await t.deps.store.acquireLease(id, 'someone-else', 1000)).toBe(true);
+  });
+});
+
+describe('recovery', () => {
+  it('takes over a generating workflow that has no loop', async () => {
+    const writer = new GatedWriter();
+    const id = await startWith(writer);
+    await waitFor(() => writer.pending.length === 1);
+    await t.deps.runner.stop(id);
+    expect(t.deps.runner.isRunning(id)).toBe(false);
+    await t.deps.runner.recover();
+    expect(t.deps.runner.isRunning(id)).toBe(true);
+    while ((await head(id))?.status !== 'completed') {
+      writer.release();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    // The interrupted section was written again from the start; it was stored once.
+    expect(writer.calls).toEqual(['intro', 'intro', 'background', 'awards', 'membership', 'publications']);
+    expect((await get(id))?.sections.every((s) => s.status === 'completed')).toBe(true);
+  });
+});
