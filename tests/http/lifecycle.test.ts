@@ -166,7 +166,7 @@ describe('the preview as a polling target', () => {
     expect(first.headers.etag).toMatch(/^"[^"]+"$/);
     const again = await preview(t.app, body.thread_id);
     expect(again.headers.etag).toBe(first.headers.etag);
-    const conditional = await preview(t.app, body.thread_id).set('If-None-Match', first.headers.etag);
+    const conditional = await preview(t.app, body.thread_id).set('If-None-Match', String(first.headers.etag));
     expect(conditional.status).toBe(304);
     expect(conditional.text).toBe('');
   });
@@ -182,7 +182,7 @@ describe('the preview as a polling target', () => {
       message: 'external note',
       agent: 'test',
     });
-    const after = await preview(t.app, body.thread_id).set('If-None-Match', before.headers.etag);
+    const after = await preview(t.app, body.thread_id).set('If-None-Match', String(before.headers.etag));
     expect(after.status).toBe(200);
     expect(after.headers.etag).not.toBe(before.headers.etag);
     expect(after.body.logs.at(-1).message).toBe('external note');
