@@ -1,7 +1,81 @@
-import { Router } from 'express';
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import multer from 'multer';
 import type { AppDeps } from '../../app-deps.js';
+import { AppError } from '../../errors.js';
+import { isInlineType, TEXT_PLAIN } from '../../exhibits/content-detection.js';
+import { fileTooLarge } from '../../exhibits/receive-file.js';
+import { uploadParser } from '../../exhibits/upload-storage.js';
+import { isThreadId } from '../../workflow/service.js';
 
-// Placeholder: the exhibits issue (3) adds POST /api/upload-exhibit/:thread_id and GET /api/exhibits/...
-export function exhibitRoutes(_deps: AppDeps): Router {
-  return Router();
+// Room for the multipart boundaries, part headers and the exhibit_id field around the file itself.
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
+const exhibitNotFound = () => new AppError('Exhibit not found', { status: 404, code: 'NOT_FOUND' });
+
+/**
+ * Errors of the multipart parser that are neither ours nor multer's ("Unexpected end of form", "Malformed
+ * part header", a missing boundary) describe a broken body: 400, not 500. Disk errors keep their 500.
+ */
+function asUploadError(err: unknown): unknown {
+  if (err instanceof AppError || err instanceof multer.MulterError) return err;
+  if (typeof err === 'object' && err !== null && 'syscall' in err) return err;
+  return new AppError('Malformed multipart/form-data body', { status: 400, code: 'VALIDATION_ERROR', cause: err });
+}
+
+export function exhibitRoutes({ service, exhibits, config }: AppDeps): Router {
+  const router = Router();
+
+  /** Everything that can be decided from the URL and headers, before a byte of the body is read. */
+  const checkBeforeBody: RequestHandler = async (req, _res, next) => {
+    await service.require(req.params.thread_id as string);
+    if (!req.is('multipart/form-data')) {
+      throw new AppError('Uploads must be sent as multipart/form-data', { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+    }
+    const declared = Number(req.get('content-length'));
+    if (declared > config.maxUploadBytes + MULTIPART_OVERHEAD_BYTES) {
+      // Closing the connection spares reading a body that is refused anyway.
+      const err = fileTooLarge(config.maxUploadBytes);
+      Object.assign(err.headers, { Connection: 'close' });
+      throw err;
+    }
+    next();
+  };
+
+  const parseUpload: RequestHandler = (req, res, next) => {
+    uploadParser(exhibits.folderOf(req.params.thread_id as string), config.maxUploadBytes)(req, res, (err?: unknown) =>
+      next(err === undefined ? undefined : asUploadError(err)),
+    );
+  };
+
+  router.post('/api/upload-exhibit/:thread_id', checkBeforeBody, parseUpload, async (req, res) => {
+    const exhibit = await exhibits.save(req.params.thread_id as string, { fields: req.body, file: req.file });
+    res.json({ success: true, exhibit_id: exhibit.exhibit_id, filename: exhibit.filename, file_path: exhibit.file_path });
+  });
+
+  router.get('/api/exhibits/:thread_id/:stored_name', async (req: Request, res: Response, next: NextFunction) => {
+    const threadId = req.params.thread_id as string;
+    const found = isThreadId(threadId) ? await exhibits.find(threadId, req.params.stored_name as string) : null;
+    if (!found) throw exhibitNotFound();
+    const { exhibit, folder } = found;
+
+    // res.attachment builds an RFC 6266/5987 header (ASCII fallback plus filename* for UTF-8 names).
+    res.attachment(exhibit.filename);
+    if (isInlineType(exhibit.mime_type)) {
+      res.set('Content-Disposition', (res.get('Content-Disposition') ?? '').replace(/^attachment/, 'inline'));
+    }
+    res.set({
+      'Content-Type': exhibit.mime_type === TEXT_PLAIN ? 'text/plain; charset=utf-8' : exhibit.mime_type,
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': 'private, no-cache',
+    });
+    // The name comes from the store, and `root` confines send to the thread folder even so.
+    res.sendFile(exhibit.stored_name, { root: folder, dotfiles: 'deny' }, (err?: Error) => {
+      if (!err || res.headersSent) return;
+      // Recorded but gone from disk (e.g. deleted meanwhile): still "not a recorded exhibit" to the client.
+      const status = (err as { status?: number }).status;
+      next(status === 404 ? exhibitNotFound() : err);
+    });
+  });
+
+  return router;
 }
