@@ -85,7 +85,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
 
   async getHead(threadId: string): Promise<WorkflowHead | null> {
     const record = this.live(threadId);
-    return record ? { ...record.head } : null;
+    return record ? copyHead(record.head) : null;
   }
 
   async get(threadId: string, options: { logLimit?: number } = {}): Promise<Workflow | null> {
@@ -93,7 +93,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
     if (!record) return null;
     const limit = options.logLimit ?? MAX_LOGS_KEPT;
     return {
-      ...record.head,
+      ...copyHead(record.head),
       sections: record.sections.map((s) => ({ ...s })),
       exhibits: [...record.exhibits.values()].map((e) => ({ ...e })),
       logs: limit > 0 ? record.logs.slice(-limit).map((l) => ({ ...l })) : [],
@@ -107,7 +107,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
     record.head = applyTransition(record.head, transition);
     if (transition.log) this.pushLog(record, transition.log);
     this.commit(record, 'status');
-    return { ok: true, head: { ...record.head } };
+    return { ok: true, head: copyHead(record.head) };
   }
 
   async updateSection(
@@ -240,4 +240,9 @@ export class MemoryWorkflowStore implements WorkflowStore {
     const now = this.now();
     for (const [id, record] of this.records) if (record.expiresAt <= now) this.records.delete(id);
   }
+}
+
+/** `case_facts` is the one nested value in the head: copy it too, or callers could change stored state. */
+function copyHead(head: WorkflowHead): WorkflowHead {
+  return { ...head, case_facts: head.case_facts ? structuredClone(head.case_facts) : null };
 }

@@ -1,17 +1,342 @@
-// Placeholder until the Redis store lands (issue 5); create-store only loads it when REDIS_URL is set.
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import type { WorkflowStore } from './workflow-store.js';
+import type { Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../workflow/types.js';
+import { decodeHead, encodeHead } from './redis/codec.js';
+import { guarded } from './redis/errors.js';
+import { KeySpace } from './redis/keys.js';
+import { ALL_SCRIPTS, type ScriptDef, acquireLease2, appendLog6, create6, delete6, putExhibit6, releaseLease1, renewLease2, transition6, updateSection6 } from './redis/scripts.js';
+import {
+  MAX_LOGS_KEPT,
+  type NewWorkflow,
+  type PutExhibitResult,
+  type SectionPatch,
+  type SectionWriteOptions,
+  type Transition,
+  type TransitionResult,
+  type WorkflowChange,
+  type WorkflowStore,
+} from './workflow-store.js';
 
 export interface RedisStoreOptions {
   url: string;
   keyPrefix: string;
   ttlSeconds: number;
+  /** Every command fails (503 / runner backoff) after this long instead of hanging. */
   commandTimeoutMs: number;
   logger: Logger;
+  /** How long `connect` waits for a first connection before starting anyway (not ready); default 5 s. */
+  connectWaitMs?: number;
 }
 
-export class RedisWorkflowStore {
-  static async connect(_options: RedisStoreOptions): Promise<WorkflowStore> {
-    throw new Error('The Redis store is not available yet');
+type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
+
+/**
+ * The shared store for several processes: one Lua script per change (atomic, Cluster-valid: all keys of a
+ * call share the `{thread_id}` slot), changes fanned out over pub/sub so every process sees every change.
+ *
+ * Failure behaviour: no offline queue (a command issued while Redis is away fails at once instead of
+ * piling up), a per-command timeout, no silent re-send of unanswered commands after a reconnect, and a
+ * reconnect loop that never gives up. Every such failure surfaces as `StoreUnavailableError`.
+ */
+export class RedisWorkflowStore implements WorkflowStore {
+  private readonly keys: KeySpace;
+  private readonly ttlMs: number;
+  private readonly listeners = new Set<(change: WorkflowChange) => void>();
+  private subscriber: Redis | null = null;
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    private readonly redis: Redis,
+    private readonly options: RedisStoreOptions,
+  ) {
+    this.keys = new KeySpace(options.keyPrefix);
+    this.ttlMs = options.ttlSeconds * 1000;
+    for (const def of ALL_SCRIPTS) redis.defineCommand(def.name, { numberOfKeys: def.numberOfKeys, lua: def.lua });
   }
+
+  /** Connects (waiting a little for the first connection) and returns the store. */
+  static async connect(options: RedisStoreOptions): Promise<RedisWorkflowStore> {
+    const log = options.logger.child({ component: 'redis' });
+    const redis = new Redis(options.url, connectionOptions(options));
+    watchConnection(redis, log, 'commands');
+    const store = new RedisWorkflowStore(redis, options);
+    const ready = await waitUntilReady(redis, options.connectWaitMs ?? 5000);
+    if (!ready) log.warn('Redis is not reachable yet; starting anyway (not ready) and reconnecting in the background');
+    return store;
+  }
+
+  async create(workflow: NewWorkflow): Promise<void> {
+    const { head, sections, logs } = workflow;
+    const fullHead: WorkflowHead = {
+      ...head,
+      case_facts: head.case_facts ?? null,
+      updated_at: head.created_at,
+      error_message: null,
+      version: 0,
+      total_sections: sections.length,
+      completed_sections: 0,
+      completed_ms: 0,
+      total_tokens: 0,
+      active_ms: 0,
+      generating_since: head.status === 'generating' ? Date.parse(head.created_at) : null,
+    };
+    const id = head.thread_id;
+    // The index first: if the script then fails, listActive drops the entry when it finds no workflow.
+    await guarded(() => this.redis.zadd(this.keys.active, Date.now() + this.ttlMs, id));
+    const created = await this.write(create6, id, [
+      JSON.stringify(encodeHead(fullHead)),
+      JSON.stringify(sections.flatMap((s) => [s.section_id, JSON.stringify(s)])),
+      JSON.stringify(logs.slice(-MAX_LOGS_KEPT).map((l) => JSON.stringify(l))),
+    ]);
+    if (created !== 1) throw new Error(`workflow ${id} already exists`);
+  }
+
+  async getHead(threadId: string): Promise<WorkflowHead | null> {
+    const raw = await guarded(() => this.redis.hgetall(this.keys.of(threadId).meta));
+    return decodeHead(raw);
+  }
+
+  async get(threadId: string, options: { logLimit?: number } = {}): Promise<Workflow | null> {
+    const k = this.keys.of(threadId);
+    const limit = Math.min(options.logLimit ?? MAX_LOGS_KEPT, MAX_LOGS_KEPT);
+    // One MULTI: a consistent snapshot of all parts (same slot, so valid on Cluster too).
+    const tx = this.redis
+      .multi()
+      .hgetall(k.meta)
+      .hvals(k.sections)
+      .hgetall(k.exhibits)
+      .zrange(k.exhibitOrder, 0, -1)
+      .lrange(k.logs, limit > 0 ? -limit : 1, limit > 0 ? -1 : 0);
+    const replies = await guarded(() => tx.exec());
+    if (!replies) return null;
+    const values = replies.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+    const [meta, sectionJson, exhibitMap, order, logJson] = values as [
+      Record<string, string>,
+      string[],
+      Record<string, string>,
+      string[],
+      string[],
+    ];
+    const head = decodeHead(meta);
+    if (!head) return null;
+    const sections = sectionJson.map((s) => JSON.parse(s) as Section).sort((a, b) => a.section_order - b.section_order);
+    const exhibits = order.flatMap((id) => (exhibitMap[id] ? [JSON.parse(exhibitMap[id]) as Exhibit] : []));
+    const logs = limit > 0 ? logJson.map((l) => JSON.parse(l) as LogEntry) : [];
+    return { ...head, sections, exhibits, logs };
+  }
+
+  async transition(threadId: string, t: Transition): Promise<TransitionResult> {
+    const reply = (await this.write(transition6, threadId, [
+      t.from.join(','),
+      t.to,
+      t.at,
+      t.log ? JSON.stringify(t.log) : '',
+      t.errorMessage ?? 'Document generation failed',
+    ])) as [number, string[] | string | undefined];
+    if (reply[0] === 1) {
+      const head = decodeHead(reply[1] as string[]);
+      if (head) return { ok: true, head };
+    }
+    return { ok: false, current: typeof reply[1] === 'string' ? (reply[1] as WorkflowHead['status']) : null };
+  }
+
+  async updateSection(
+    threadId: string,
+    sectionId: string,
+    patch: SectionPatch,
+    options: SectionWriteOptions,
+  ): Promise<boolean> {
+    const reply = await this.write(updateSection6, threadId, [
+      sectionId,
+      JSON.stringify(patch),
+      options.leaseToken,
+      options.log ? JSON.stringify(options.log) : '',
+    ]);
+    return reply === 1;
+  }
+
+  async appendLog(threadId: string, entry: LogEntry): Promise<boolean> {
+    return (await this.write(appendLog6, threadId, [JSON.stringify(entry)])) === 1;
+  }
+
+  async putExhibit(threadId: string, exhibit: Exhibit, log?: LogEntry): Promise<PutExhibitResult | null> {
+    const reply = (await this.write(putExhibit6, threadId, [
+      exhibit.exhibit_id,
+      JSON.stringify(exhibit),
+      log ? JSON.stringify(log) : '',
+    ])) as [number, string] | null;
+    if (!reply) return null;
+    return { replaced: reply[1] ? (JSON.parse(reply[1]) as Exhibit) : null };
+  }
+
+  async delete(threadId: string): Promise<boolean> {
+    const deleted = (await this.write(delete6, threadId, [])) === 1;
+    // The index lives in another slot; a failure here only leaves an entry listActive prunes later.
+    await this.redis.zrem(this.keys.active, threadId).catch(() => undefined);
+    return deleted;
+  }
+
+  /**
+   * The index scores each id by the expiry it had when last checked. Entries past that score are looked up
+   * again: kept (re-scored with the real TTL) when the workflow was written since, dropped when it expired.
+   * So the index never grows with expired workflows, and writes never have to touch it.
+   */
+  async listActive(): Promise<string[]> {
+    const now = Date.now();
+    const [due, live] = await guarded(() =>
+      Promise.all([
+        this.redis.zrangebyscore(this.keys.active, '-inf', now),
+        this.redis.zrangebyscore(this.keys.active, `(${now}`, '+inf'),
+      ]),
+    );
+    const ttls = await guarded(() => Promise.all(due.map((id) => this.redis.pttl(this.keys.of(id).meta))));
+    const revived: string[] = [];
+    const rescored: Array<string | number> = [];
+    const gone: string[] = [];
+    due.forEach((id, i) => {
+      const ttl = ttls[i] ?? -2;
+      if (ttl === -2) gone.push(id);
+      else {
+        revived.push(id);
+        rescored.push(now + (ttl > 0 ? ttl : this.ttlMs), id);
+      }
+    });
+    if (gone.length) await guarded(() => this.redis.zrem(this.keys.active, ...gone));
+    if (rescored.length) await guarded(() => this.redis.zadd(this.keys.active, ...rescored));
+    return [...live, ...revived];
+  }
+
+  async acquireLease(threadId: string, token: string, ttlMs: number): Promise<boolean> {
+    const k = this.keys.of(threadId);
+    return (await this.run(acquireLease2, [k.meta, k.lease], [token, ttlMs])) === 1;
+  }
+
+  async renewLease(threadId: string, token: string, ttlMs: number): Promise<boolean> {
+    const k = this.keys.of(threadId);
+    return (await this.run(renewLease2, [k.meta, k.lease], [token, ttlMs])) === 1;
+  }
+
+  async releaseLease(threadId: string, token: string): Promise<void> {
+    await this.run(releaseLease1, [this.keys.of(threadId).lease], [token]);
+  }
+
+  subscribe(listener: (change: WorkflowChange) => void): () => void {
+    this.listeners.add(listener);
+    this.ensureSubscriber();
+    return () => this.listeners.delete(listener);
+  }
+
+  async ping(): Promise<void> {
+    await guarded(() => this.redis.ping());
+  }
+
+  /** Quits both connections; runs once. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.listeners.clear();
+      for (const conn of [this.subscriber, this.redis]) {
+        if (!conn) continue;
+        try {
+          await conn.quit();
+        } catch {
+          conn.disconnect();
+        }
+      }
+    })();
+    return this.closing;
+  }
+
+  /** Runs a per-workflow write script with the common arguments (TTL, clock, channel, id). */
+  private write(def: ScriptDef, threadId: string, args: Array<string | number>): Promise<unknown> {
+    return this.run(def, this.keys.all(threadId), [
+      this.ttlMs,
+      new Date(Date.now()).toISOString(),
+      this.keys.changes,
+      threadId,
+      ...args,
+    ]);
+  }
+
+  private run(def: ScriptDef, keys: string[], args: Array<string | number>): Promise<unknown> {
+    // defineCommand adds the script as a method (EVALSHA, falling back to EVAL after a Redis restart).
+    const command = (this.redis as unknown as Record<string, ScriptRunner>)[def.name];
+    if (!command) throw new Error(`script ${def.name} is not defined`);
+    return guarded(() => command.call(this.redis, ...keys, ...args));
+  }
+
+  /** One extra connection in subscriber mode, opened on the first subscription; it re-subscribes itself. */
+  private ensureSubscriber(): void {
+    if (this.subscriber || this.closing) return;
+    const log = this.options.logger.child({ component: 'redis-subscriber' });
+    // The offline queue stays on here: it only ever holds the one SUBSCRIBE, sent once connected.
+    const sub = new Redis(this.options.url, { ...connectionOptions(this.options), enableOfflineQueue: true, commandTimeout: undefined });
+    watchConnection(sub, log, 'subscriber');
+    sub.on('message', (_channel: string, message: string) => this.deliver(message));
+    sub.subscribe(this.keys.changes).catch((err: unknown) => log.warn({ err }, 'subscribe failed'));
+    this.subscriber = sub;
+  }
+
+  private deliver(message: string): void {
+    let change: WorkflowChange;
+    try {
+      change = JSON.parse(message) as WorkflowChange;
+    } catch {
+      return;
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // A failing listener must not stop the others.
+      }
+    }
+  }
+}
+
+function connectionOptions(options: RedisStoreOptions): RedisOptions {
+  return {
+    // Fail fast instead of queueing: requests answer 503 at once while Redis is away.
+    enableOfflineQueue: false,
+    // In-flight commands fail as soon as the connection drops rather than being retried later.
+    maxRetriesPerRequest: 0,
+    // A command whose answer was lost may have run: never re-send it behind the caller's back.
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: options.commandTimeoutMs,
+    connectTimeout: Math.max(1000, options.commandTimeoutMs),
+    // Reconnect forever, backing off to at most 2 s between attempts.
+    retryStrategy: (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
+    lazyConnect: false,
+  };
+}
+
+/** Logs connection changes once per transition, not once per failed reconnect attempt. */
+function watchConnection(conn: Redis, log: Logger, role: string): void {
+  let down = false;
+  conn.on('error', (err: Error) => {
+    if (!down) log.warn({ role, err: { message: err.message } }, 'Redis connection error');
+    down = true;
+  });
+  conn.on('ready', () => {
+    if (down) log.info({ role }, 'Redis connection restored');
+    down = false;
+  });
+}
+
+function waitUntilReady(conn: Redis, timeoutMs: number): Promise<boolean> {
+  if (conn.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      conn.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    timer.unref();
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    conn.once('ready', onReady);
+  });
 }

@@ -1,0 +1,49 @@
+/**
+ * Redis key layout. Every key of one workflow carries the `{thread_id}` hash tag, so they share a Redis
+ * Cluster slot and one Lua script may touch them all. The active index and the change channel are global
+ * (another slot): scripts never touch them.
+ */
+export interface WorkflowKeys {
+  /** Hash: the head's scalars, `version` and the exhibit sequence counter. */
+  meta: string;
+  /** Hash: section id -> section JSON. */
+  sections: string;
+  /** Hash: exhibit id -> exhibit JSON. */
+  exhibits: string;
+  /** Sorted set: exhibit id scored by upload sequence (a replacement moves to the end). */
+  exhibitOrder: string;
+  /** List: log entries as JSON, oldest first, trimmed to the newest 100. */
+  logs: string;
+  /** String: the generation lease token, with its own short expiry (PX). */
+  lease: string;
+}
+
+export class KeySpace {
+  /** Sorted set of thread ids scored by their last known expiry (epoch ms). */
+  readonly active: string;
+  /** Pub/sub channel carrying every committed {@link WorkflowChange}. */
+  readonly changes: string;
+
+  constructor(readonly prefix: string) {
+    this.active = `${prefix}active`;
+    this.changes = `${prefix}changes`;
+  }
+
+  of(threadId: string): WorkflowKeys {
+    const base = `${this.prefix}{${threadId}}:`;
+    return {
+      meta: `${base}meta`,
+      sections: `${base}sections`,
+      exhibits: `${base}exhibits`,
+      exhibitOrder: `${base}exhibit-order`,
+      logs: `${base}logs`,
+      lease: `${base}lease`,
+    };
+  }
+
+  /** The six keys every per-workflow write script takes, in the order the scripts expect. */
+  all(threadId: string): string[] {
+    const k = this.of(threadId);
+    return [k.meta, k.sections, k.exhibits, k.exhibitOrder, k.logs, k.lease];
+  }
+}

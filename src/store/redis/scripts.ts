@@ -1,0 +1,180 @@
+/**
+ * Lua scripts: each multi-step change of one workflow runs as one script, so it is atomic in Redis and no
+ * concurrent change is lost. Names end with their key count (bullmq's convention). Every write script
+ * takes the six keys of `KeySpace.all()` — meta, sections, exhibits, exhibit-order, logs, lease — and
+ * ARGV[1..4] = ttl ms, now (ISO), change channel, thread id; its own arguments follow. It bumps
+ * `version`, sets `updated_at`, refreshes the TTL of every workflow key (the lease keeps its own, shorter
+ * one) and publishes the change, all inside the script.
+ *
+ * The rules mirror src/store/state-rules.ts; the shared contract suite checks both stores agree.
+ */
+
+export interface ScriptDef {
+  name: string;
+  numberOfKeys: number;
+  lua: string;
+}
+
+const COMMON = `
+local function push_log(entry)
+  if entry ~= nil and entry ~= '' then
+    redis.call('RPUSH', KEYS[5], entry)
+    redis.call('LTRIM', KEYS[5], -100, -1)
+  end
+end
+local function commit(kind)
+  local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
+  redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
+  for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+  redis.call('PUBLISH', ARGV[3], cjson.encode({ thread_id = ARGV[4], version = version, kind = kind }))
+  return version
+end
+`;
+
+const script = (name: string, numberOfKeys: number, body: string): ScriptDef => ({
+  name,
+  numberOfKeys,
+  lua: numberOfKeys === 6 ? COMMON + body : body,
+});
+
+/** ARGV[5] meta as a flat [field, value, ...] JSON array, [6] sections flat [id, json, ...], [7] logs JSON array. */
+export const create6 = script('dmCreate6', 6, `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+redis.call('HSET', KEYS[1], unpack(cjson.decode(ARGV[5])))
+local sections = cjson.decode(ARGV[6])
+if #sections > 0 then redis.call('HSET', KEYS[2], unpack(sections)) end
+for _, entry in ipairs(cjson.decode(ARGV[7])) do push_log(entry) end
+commit('created')
+return 1
+`);
+
+/**
+ * ARGV[5] allowed current statuses joined by ',', [6] new status, [7] epoch ms of the change, [8] log JSON
+ * or '', [9] error message (used when [6] is 'error'). Returns {1, meta as flat array} or {0, current status}
+ * ({0} when the workflow does not exist).
+ */
+export const transition6 = script('dmTransition6', 6, `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {0} end
+if not string.find(',' .. ARGV[5] .. ',', ',' .. status .. ',', 1, true) then return {0, status} end
+local to = ARGV[6]
+local since = redis.call('HGET', KEYS[1], 'generating_since')
+if since and to ~= 'generating' then
+  local spent = tonumber(ARGV[7]) - tonumber(since)
+  if spent < 0 then spent = 0 end
+  redis.call('HINCRBYFLOAT', KEYS[1], 'active_ms', spent)
+  redis.call('HDEL', KEYS[1], 'generating_since')
+elseif (not since) and to == 'generating' then
+  redis.call('HSET', KEYS[1], 'generating_since', ARGV[7])
+end
+redis.call('HSET', KEYS[1], 'status', to)
+if to == 'error' then redis.call('HSET', KEYS[1], 'error_message', ARGV[9]) end
+push_log(ARGV[8])
+commit('status')
+return {1, redis.call('HGETALL', KEYS[1])}
+`);
+
+/**
+ * ARGV[5] section id, [6] patch JSON, [7] lease token, [8] log JSON or ''. Refused (0) unless the token
+ * holds the lease: the fence that keeps a loop which lost its lease from writing.
+ */
+export const updateSection6 = script('dmUpdateSection6', 6, `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('GET', KEYS[6]) ~= ARGV[7] then return 0 end
+local raw = redis.call('HGET', KEYS[2], ARGV[5])
+if not raw then return 0 end
+local s = cjson.decode(raw)
+local p = cjson.decode(ARGV[6])
+local was_completed = s.status == 'completed'
+local old_tokens = s.tokens_used or 0
+local old_ms = s.duration_ms or 0
+s.status = p.status
+s.updated_at = p.updated_at
+if p.content_html ~= nil then s.content_html = p.content_html end
+if p.tokens_used ~= nil then s.tokens_used = p.tokens_used end
+if p.duration_ms ~= nil then s.duration_ms = p.duration_ms end
+if p.error_message ~= nil then s.error_message = p.error_message
+elseif p.status ~= 'error' then s.error_message = nil end
+local is_completed = s.status == 'completed'
+if was_completed ~= is_completed then
+  if is_completed then
+    redis.call('HINCRBY', KEYS[1], 'completed_sections', 1)
+    redis.call('HINCRBYFLOAT', KEYS[1], 'completed_ms', s.duration_ms or 0)
+    redis.call('HINCRBYFLOAT', KEYS[1], 'total_tokens', s.tokens_used or 0)
+  else
+    redis.call('HINCRBY', KEYS[1], 'completed_sections', -1)
+    redis.call('HINCRBYFLOAT', KEYS[1], 'completed_ms', -old_ms)
+    redis.call('HINCRBYFLOAT', KEYS[1], 'total_tokens', -old_tokens)
+  end
+end
+redis.call('HSET', KEYS[2], ARGV[5], cjson.encode(s))
+push_log(ARGV[8])
+commit('section')
+return 1
+`);
+
+/** ARGV[5] log JSON. */
+export const appendLog6 = script('dmAppendLog6', 6, `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+push_log(ARGV[5])
+commit('log')
+return 1
+`);
+
+/** ARGV[5] exhibit id, [6] exhibit JSON, [7] log JSON or ''. Returns false (missing) or {1, replaced JSON or ''}. */
+export const putExhibit6 = script('dmPutExhibit6', 6, `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local old = redis.call('HGET', KEYS[3], ARGV[5])
+redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+-- A replacement gets a new sequence number: exhibits are listed by upload time.
+local seq = redis.call('HINCRBY', KEYS[1], 'exhibit_seq', 1)
+redis.call('ZADD', KEYS[4], seq, ARGV[5])
+push_log(ARGV[7])
+commit('exhibit')
+return {1, old or ''}
+`);
+
+/** Deletes every key of the workflow and announces it with the version it would have had next. */
+export const delete6 = script('dmDelete6', 6, `
+local version = redis.call('HGET', KEYS[1], 'version')
+if not version then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+redis.call('PUBLISH', ARGV[3], cjson.encode({ thread_id = ARGV[4], version = tonumber(version) + 1, kind = 'deleted' }))
+return 1
+`);
+
+/** KEYS meta, lease; ARGV token, ttl ms. Takes the lease when it is free, expired, or already ours. */
+export const acquireLease2 = script('dmAcquireLease2', 2, `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return 1
+`);
+
+/** KEYS meta, lease; ARGV token, ttl ms. */
+export const renewLease2 = script('dmRenewLease2', 2, `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+`);
+
+/** KEYS lease; ARGV token. */
+export const releaseLease1 = script('dmReleaseLease1', 1, `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`);
+
+export const ALL_SCRIPTS: readonly ScriptDef[] = [
+  create6,
+  transition6,
+  updateSection6,
+  appendLog6,
+  putExhibit6,
+  delete6,
+  acquireLease2,
+  renewLease2,
+  releaseLease1,
+];

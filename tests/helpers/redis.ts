@@ -1,0 +1,146 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+
+/**
+ * How the Redis tests of this run reach Redis: `REDIS_URL` when set, otherwise a private `redis-server`
+ * from PATH. With neither, Redis tests are skipped with a printed notice — unless `REQUIRE_REDIS=1`
+ * (CI), where that is a failure.
+ */
+const hasRedisServer = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+const externalUrl = process.env.REDIS_URL || undefined;
+const required = process.env.REQUIRE_REDIS === '1' || process.env.REQUIRE_REDIS === 'true';
+
+/** True when tests needing any Redis can run. */
+export const redisAvailable = hasRedisServer || externalUrl !== undefined;
+/** True when tests that kill and restart Redis can run (they always need a private server). */
+export const privateRedisAvailable = hasRedisServer;
+
+if (required && !hasRedisServer) {
+  throw new Error('REQUIRE_REDIS=1 but redis-server is not on PATH: the Redis tests cannot run');
+}
+
+/** Prints why a Redis suite is skipped; call at the top of the file with the availability it needs. */
+export function noticeIfSkipped(available: boolean, what: string): void {
+  if (!available) {
+    console.warn(`notice: ${what} skipped: no redis-server on PATH${externalUrl ? '' : ' and no REDIS_URL'}`);
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  /** SIGKILLs the server (a crash); data survives only with `durable`. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (and data directory). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A private `redis-server` on a free port. `durable` turns on an fsync-always append-only file in a temp
+ * directory, so killing and restarting it keeps every acknowledged write (the outage tests need that).
+ */
+export async function startPrivateRedis(options: { durable?: boolean } = {}): Promise<PrivateRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'dm-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
+  args.push(...(options.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']));
+  let child: ChildProcess | null = null;
+
+  const launch = async () => {
+    const proc = spawn('redis-server', args, { stdio: 'ignore' });
+    child = proc;
+    await waitForPing(port, proc);
+  };
+  const kill = async () => {
+    const proc = child;
+    child = null;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGKILL');
+    await exited;
+  };
+  await launch();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    kill,
+    restart: launch,
+    async stop() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForPing(port: number, proc: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${proc.exitCode}`);
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined);
+    try {
+      await probe.connect();
+      if ((await probe.ping()) === 'PONG') return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`);
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      probe.disconnect();
+    }
+  }
+}
+
+export interface TestRedis {
+  url: string;
+  /** Unique per call: tests sharing a Redis never see each other's keys. */
+  prefix: string;
+  /** A plain client for inspecting keys. */
+  client: Redis;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+/** The Redis a test file uses: `REDIS_URL` (with a unique key prefix) or a private server. */
+export async function useRedis(): Promise<TestRedis> {
+  const prefix = `dmtest:${process.pid}:${Date.now().toString(36)}:${counter++}:`;
+  const server = externalUrl ? null : await startPrivateRedis();
+  const url = externalUrl ?? server!.url;
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  return {
+    url,
+    prefix,
+    client,
+    async close() {
+      if (!server) {
+        // Clean up the shared Redis: SCAN (never KEYS) for this file's prefix.
+        let cursor = '0';
+        do {
+          const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+          cursor = next;
+          if (keys.length) await client.del(...keys);
+        } while (cursor !== '0');
+      }
+      client.disconnect();
+      await server?.stop();
+    },
+  };
+}

@@ -1,0 +1,537 @@
+import { v4 as uuidv4 } from 'uuid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NewWorkflow, WorkflowChange, WorkflowStore } from '../../src/store/workflow-store.js';
+import type { Exhibit, LogEntry, Section, WorkflowStatus } from '../../src/workflow/types.js';
+import { waitFor } from '../helpers/app.js';
+import { noticeIfSkipped } from '../helpers/redis.js';
+import { memoryHarness, redisHarness, type StoreHarness, type StoreUnderTest } from './harness.js';
+
+const harnesses = [memoryHarness(), redisHarness()];
+noticeIfSkipped(harnesses.every((h) => h.available), 'the Redis half of the store contract suite');
+
+const T0 = '2026-01-01T00:00:00.000Z';
+
+function log(message: string, level: LogEntry['level'] = 'info'): LogEntry {
+  return { timestamp: new Date().toISOString(), level, message, agent: 'test' };
+}
+
+function section(id: string, order: number): Section {
+  return { section_id: id, section_name: `Section ${id}`, section_order: order, status: 'pending', content_html: '', updated_at: T0, tokens_used: 0 };
+}
+
+function exhibit(id: string, size = 10): Exhibit {
+  return {
+    exhibit_id: id,
+    filename: `${id} résumé.pdf`,
+    stored_name: `${id}_r_sum_.pdf`,
+    file_path: `/api/exhibits/x/${id}_r_sum_.pdf`,
+    file_size: size,
+    mime_type: 'application/pdf',
+    uploaded_at: new Date().toISOString(),
+  };
+}
+
+function newWorkflow(status: WorkflowStatus = 'generating', created_at = new Date().toISOString()): NewWorkflow {
+  return {
+    head: {
+      thread_id: uuidv4(),
+      case_id: 'case-1',
+      user_id: 'user@example.com',
+      document_type: 'letter',
+      case_facts: { beneficiary_name: 'Dr. Ada Ünal', awards: [], publications: ['A "quoted" <b>title</b>'] },
+      status,
+      created_at,
+    },
+    // Deliberately out of order: the store keeps sections by section_order.
+    sections: [section('closing', 3), section('header', 1), section('body', 2)],
+    logs: [log('Starting')],
+  };
+}
+
+const completedPatch = (tokens: number, ms: number) => ({
+  status: 'completed' as const,
+  updated_at: new Date().toISOString(),
+  content_html: '<p>Done — “quoted” ünïcode &amp; /slashes/</p>',
+  tokens_used: tokens,
+  duration_ms: ms,
+});
+
+describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness) => {
+  if (!harness.available) {
+    it.skip('needs Redis', () => {});
+    return;
+  }
+
+  let sut: StoreUnderTest;
+  let store: WorkflowStore;
+  beforeAll(async () => {
+    await harness.setup();
+    sut = await harness.make();
+    store = sut.store;
+  });
+  afterAll(() => harness.teardown());
+
+  async function created(status: WorkflowStatus = 'generating') {
+    const wf = newWorkflow(status);
+    await store.create(wf);
+    return wf.head.thread_id;
+  }
+
+  describe('create, get and getHead', () => {
+    it('stores a new workflow with version 1, sorted sections and zeroed aggregates', async () => {
+      const wf = newWorkflow('generating', '2026-03-04T05:06:07.000Z');
+      await store.create(wf);
+      const got = await store.get(wf.head.thread_id);
+      expect(got).toMatchObject({
+        ...wf.head,
+        version: 1,
+        error_message: null,
+        total_sections: 3,
+        completed_sections: 0,
+        completed_ms: 0,
+        total_tokens: 0,
+        active_ms: 0,
+        generating_since: Date.parse('2026-03-04T05:06:07.000Z'),
+        exhibits: [],
+        logs: wf.logs,
+      });
+      expect(got!.case_facts).toEqual(wf.head.case_facts);
+      expect(got!.sections.map((s) => s.section_id)).toEqual(['header', 'body', 'closing']);
+      expect(got!.sections[0]).toEqual(section('header', 1));
+      expect(Date.parse(got!.updated_at)).toBeGreaterThan(0);
+      const head = await store.getHead(wf.head.thread_id);
+      const { sections: _s, exhibits: _e, logs: _l, ...expectedHead } = got!;
+      expect(head).toEqual(expectedHead);
+    });
+
+    it('starts a workflow created in another status without a generating span', async () => {
+      const id = await created('paused');
+      expect(await store.getHead(id)).toMatchObject({ status: 'paused', generating_since: null, case_facts: expect.any(Object) });
+    });
+
+    it('keeps null case facts as null', async () => {
+      const wf = newWorkflow();
+      wf.head.case_facts = null;
+      await store.create(wf);
+      expect((await store.getHead(wf.head.thread_id))!.case_facts).toBeNull();
+    });
+
+    it('refuses to create a thread id twice and keeps the first', async () => {
+      const wf = newWorkflow();
+      await store.create(wf);
+      await expect(store.create({ ...wf, head: { ...wf.head, case_id: 'other' } })).rejects.toThrow();
+      expect((await store.getHead(wf.head.thread_id))!.case_id).toBe('case-1');
+    });
+
+    it('answers null/false for a workflow that does not exist', async () => {
+      const id = uuidv4();
+      expect(await store.get(id)).toBeNull();
+      expect(await store.getHead(id)).toBeNull();
+      expect(await store.transition(id, { from: ['generating'], to: 'paused', at: Date.now() })).toEqual({ ok: false, current: null });
+      expect(await store.appendLog(id, log('x'))).toBe(false);
+      expect(await store.putExhibit(id, exhibit('a'))).toBeNull();
+      expect(await store.delete(id)).toBe(false);
+      expect(await store.acquireLease(id, 't', 1000)).toBe(false);
+      expect(await store.renewLease(id, 't', 1000)).toBe(false);
+      await expect(store.releaseLease(id, 't')).resolves.toBeUndefined();
+      expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 't' })).toBe(false);
+    });
+
+    it('hands out copies: changing a returned object changes nothing stored', async () => {
+      const id = await created();
+      const got = await store.get(id);
+      got!.sections[0]!.status = 'completed';
+      got!.logs.push(log('injected'));
+      got!.case_facts!.awards!.push('injected');
+      const again = await store.get(id);
+      expect(again!.sections[0]!.status).toBe('pending');
+      expect(again!.logs).toHaveLength(1);
+      expect(again!.case_facts!.awards).toEqual([]);
+    });
+  });
+
+  describe('logs', () => {
+    it('keeps only the newest 100, oldest first, and honours logLimit', async () => {
+      const id = await created();
+      for (let i = 0; i < 120; i++) await store.appendLog(id, log(`line ${i}`));
+      const all = await store.get(id);
+      expect(all!.logs).toHaveLength(100);
+      expect(all!.logs[0]!.message).toBe('line 20');
+      expect(all!.logs[99]!.message).toBe('line 119');
+      expect((await store.get(id, { logLimit: 3 }))!.logs.map((l) => l.message)).toEqual(['line 117', 'line 118', 'line 119']);
+      expect((await store.get(id, { logLimit: 0 }))!.logs).toEqual([]);
+      expect((await store.get(id, { logLimit: 500 }))!.logs).toHaveLength(100);
+    });
+
+    it('bumps the version and updated_at with every line', async () => {
+      const id = await created();
+      const before = (await store.getHead(id))!;
+      await sut.advance(5);
+      expect(await store.appendLog(id, log('one'))).toBe(true);
+      const after = (await store.getHead(id))!;
+      expect(after.version).toBe(before.version + 1);
+      expect(Date.parse(after.updated_at)).toBeGreaterThan(Date.parse(before.updated_at));
+    });
+  });
+
+  describe('transition (status compare-and-set)', () => {
+    it('changes the status from an allowed one, with its log line, and returns the new head', async () => {
+      const id = await created();
+      const result = await store.transition(id, { from: ['generating'], to: 'paused', at: Date.now(), log: log('paused', 'warning') });
+      expect(result.ok).toBe(true);
+      if (!result.ok) return;
+      expect(result.head).toMatchObject({ status: 'paused', version: 2 });
+      expect(result.head).toEqual(await store.getHead(id));
+      expect((await store.get(id))!.logs.at(-1)).toMatchObject({ message: 'paused', level: 'warning' });
+    });
+
+    it('refuses from any other status and reports the current one, changing nothing', async () => {
+      const id = await created('paused');
+      const before = await store.get(id);
+      expect(await store.transition(id, { from: ['generating'], to: 'paused', at: Date.now(), log: log('no') })).toEqual({
+        ok: false,
+        current: 'paused',
+      });
+      expect(await store.get(id)).toEqual(before);
+    });
+
+    it('accepts any of several allowed statuses', async () => {
+      const id = await created('paused');
+      const result = await store.transition(id, { from: ['generating', 'paused'], to: 'error', at: Date.now(), errorMessage: 'boom' });
+      expect(result).toMatchObject({ ok: true, head: { status: 'error', error_message: 'boom' } });
+    });
+
+    it('counts only generating time: active_ms and generating_since move on each transition', async () => {
+      const start = Date.parse('2026-01-01T00:00:00.000Z');
+      const wf = newWorkflow('generating', new Date(start).toISOString());
+      const id = wf.head.thread_id;
+      await store.create(wf);
+      await store.transition(id, { from: ['generating'], to: 'paused', at: start + 1500 });
+      expect(await store.getHead(id)).toMatchObject({ active_ms: 1500, generating_since: null });
+      await store.transition(id, { from: ['paused'], to: 'generating', at: start + 10_000 });
+      expect(await store.getHead(id)).toMatchObject({ active_ms: 1500, generating_since: start + 10_000 });
+      await store.transition(id, { from: ['generating'], to: 'completed', at: start + 12_250 });
+      expect(await store.getHead(id)).toMatchObject({ status: 'completed', active_ms: 3750, generating_since: null, error_message: null });
+    });
+
+    it('never lets time run backwards', async () => {
+      const start = Date.parse('2026-01-01T00:00:00.000Z');
+      const wf = newWorkflow('generating', new Date(start).toISOString());
+      await store.create(wf);
+      await store.transition(wf.head.thread_id, { from: ['generating'], to: 'paused', at: start - 1000 });
+      expect((await store.getHead(wf.head.thread_id))!.active_ms).toBe(0);
+    });
+
+    it('uses a default message when an error transition has none', async () => {
+      const id = await created();
+      const result = await store.transition(id, { from: ['generating'], to: 'error', at: Date.now() });
+      expect(result.ok && result.head.error_message).toEqual(expect.any(String));
+    });
+
+    it('when 20 pauses race, exactly one succeeds and one log line is written', async () => {
+      const id = await created();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => store.transition(id, { from: ['generating'], to: 'paused', at: Date.now(), log: log('paused') })),
+      );
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.current === 'paused')).toBe(true);
+      expect((await store.get(id))!.logs.filter((l) => l.message === 'paused')).toHaveLength(1);
+    });
+
+    it('when pauses and resumes race, the statuses alternate and every success is logged', async () => {
+      const id = await created();
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          i % 2 === 0
+            ? store.transition(id, { from: ['generating'], to: 'paused', at: Date.now(), log: log('p') })
+            : store.transition(id, { from: ['paused'], to: 'generating', at: Date.now(), log: log('r') }),
+        ),
+      );
+      const wins = results.filter((r) => r.ok).length;
+      const wf = (await store.get(id))!;
+      expect(wf.logs.length - 1).toBe(wins);
+      expect(wf.version).toBe(1 + wins);
+      // The first pause always wins; from then on the last logged success decides the status.
+      expect(wins).toBeGreaterThan(0);
+      expect(wf.status).toBe(wf.logs.at(-1)!.message === 'p' ? 'paused' : 'generating');
+    });
+  });
+
+  describe('updateSection (fenced by the lease)', () => {
+    it('is refused without the lease, and with someone else’s', async () => {
+      const id = await created();
+      expect(await store.updateSection(id, 'header', completedPatch(5, 5), { leaseToken: 'nobody' })).toBe(false);
+      expect(await store.acquireLease(id, 'owner', 10_000)).toBe(true);
+      expect(await store.updateSection(id, 'header', completedPatch(5, 5), { leaseToken: 'intruder' })).toBe(false);
+      const wf = (await store.get(id))!;
+      expect(wf).toMatchObject({ version: 1, completed_sections: 0 });
+      expect(wf.sections[0]!.status).toBe('pending');
+    });
+
+    it('is refused for an unknown section', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'owner', 10_000);
+      expect(await store.updateSection(id, 'nope', completedPatch(5, 5), { leaseToken: 'owner' })).toBe(false);
+    });
+
+    it('writes the section and its log line, and counts a completion once', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'owner', 10_000);
+      const at = new Date().toISOString();
+      expect(await store.updateSection(id, 'body', { status: 'in_progress', updated_at: at }, { leaseToken: 'owner', log: log('Generating') })).toBe(true);
+      let wf = (await store.get(id))!;
+      expect(wf.sections[1]).toMatchObject({ section_id: 'body', status: 'in_progress', updated_at: at });
+      expect(wf.completed_sections).toBe(0);
+
+      const patch = completedPatch(120, 800);
+      expect(await store.updateSection(id, 'body', patch, { leaseToken: 'owner', log: log('Completed') })).toBe(true);
+      expect(await store.updateSection(id, 'body', patch, { leaseToken: 'owner' })).toBe(true);
+      wf = (await store.get(id))!;
+      expect(wf.sections[1]).toEqual({ ...section('body', 2), ...patch });
+      expect(wf).toMatchObject({ completed_sections: 1, total_tokens: 120, completed_ms: 800, version: 4 });
+      expect(wf.logs.map((l) => l.message)).toEqual(['Starting', 'Generating', 'Completed']);
+    });
+
+    it('takes a completion back out of the aggregates when a section leaves completed', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'owner', 10_000);
+      await store.updateSection(id, 'header', completedPatch(100, 300), { leaseToken: 'owner' });
+      await store.updateSection(id, 'body', completedPatch(50, 200), { leaseToken: 'owner' });
+      await store.updateSection(id, 'header', { status: 'in_progress', updated_at: new Date().toISOString() }, { leaseToken: 'owner' });
+      expect(await store.getHead(id)).toMatchObject({ completed_sections: 1, total_tokens: 50, completed_ms: 200 });
+    });
+
+    it('keeps an error message only while the section is in error', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'owner', 10_000);
+      const now = new Date().toISOString();
+      await store.updateSection(id, 'header', { status: 'error', updated_at: now, error_message: 'writer broke' }, { leaseToken: 'owner' });
+      expect((await store.get(id))!.sections[0]).toMatchObject({ status: 'error', error_message: 'writer broke' });
+      await store.updateSection(id, 'header', { status: 'in_progress', updated_at: now }, { leaseToken: 'owner' });
+      expect((await store.get(id))!.sections[0]).not.toHaveProperty('error_message');
+    });
+  });
+
+  describe('exhibits', () => {
+    it('adds exhibits in upload order; a replacement keeps one entry and moves to the end', async () => {
+      const id = await created();
+      expect(await store.putExhibit(id, exhibit('a', 1), log('uploaded a', 'success'))).toEqual({ replaced: null });
+      await store.putExhibit(id, exhibit('b', 2));
+      await store.putExhibit(id, exhibit('c', 3));
+      const replacement = exhibit('a', 99);
+      const result = await store.putExhibit(id, replacement);
+      expect(result!.replaced).toMatchObject({ exhibit_id: 'a', file_size: 1 });
+      const wf = (await store.get(id))!;
+      expect(wf.exhibits.map((e) => e.exhibit_id)).toEqual(['b', 'c', 'a']);
+      expect(wf.exhibits[2]).toEqual(replacement);
+      expect(wf.logs.at(1)).toMatchObject({ message: 'uploaded a', level: 'success' });
+      expect(wf.version).toBe(5);
+    });
+  });
+
+  describe('delete', () => {
+    it('removes every trace: state, lease, listing', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'owner', 10_000);
+      await store.putExhibit(id, exhibit('a'));
+      expect(await store.delete(id)).toBe(true);
+      expect(await store.get(id)).toBeNull();
+      expect(await store.getHead(id)).toBeNull();
+      expect(await store.listActive()).not.toContain(id);
+      expect(await store.delete(id)).toBe(false);
+      // A fresh workflow with the same id would not inherit the old lease.
+      expect(await store.renewLease(id, 'owner', 10_000)).toBe(false);
+    });
+  });
+
+  describe('leases', () => {
+    it('is exclusive: taken when free, refused to another token, re-taken by its holder', async () => {
+      const id = await created();
+      expect(await store.acquireLease(id, 'a', 10_000)).toBe(true);
+      expect(await store.acquireLease(id, 'b', 10_000)).toBe(false);
+      expect(await store.acquireLease(id, 'a', 10_000)).toBe(true);
+    });
+
+    it('when 20 tokens race for a free lease, exactly one wins', async () => {
+      const id = await created();
+      const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => store.acquireLease(id, `t${i}`, 10_000)));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('renews and releases only for its holder', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'a', 10_000);
+      expect(await store.renewLease(id, 'b', 10_000)).toBe(false);
+      await store.releaseLease(id, 'b');
+      expect(await store.acquireLease(id, 'b', 10_000)).toBe(false);
+      expect(await store.renewLease(id, 'a', 10_000)).toBe(true);
+      await store.releaseLease(id, 'a');
+      expect(await store.renewLease(id, 'a', 10_000)).toBe(false);
+      expect(await store.acquireLease(id, 'b', 10_000)).toBe(true);
+    });
+
+    it('expires: afterwards another token takes it and the old holder can neither renew nor write', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'old', 150);
+      await sut.advance(400);
+      expect(await store.renewLease(id, 'old', 150)).toBe(false);
+      expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 'old' })).toBe(false);
+      expect(await store.acquireLease(id, 'new', 10_000)).toBe(true);
+      expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 'new' })).toBe(true);
+    });
+
+    it('stays held while it is renewed', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'a', 300);
+      for (let i = 0; i < 4; i++) {
+        await sut.advance(150);
+        expect(await store.renewLease(id, 'a', 300)).toBe(true);
+      }
+      expect(await store.acquireLease(id, 'b', 300)).toBe(false);
+    });
+  });
+
+  describe('concurrency: no lost updates', () => {
+    it('50 uploads and 50 log lines at once while sections are written all survive', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'loop', 10_000);
+      const writes: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 50; i++) {
+        writes.push(store.putExhibit(id, exhibit(`ex-${i}`), log(`upload ${i}`)));
+        writes.push(store.appendLog(id, log(`note ${i}`)));
+      }
+      writes.push(store.updateSection(id, 'header', completedPatch(10, 10), { leaseToken: 'loop', log: log('section header') }));
+      writes.push(store.updateSection(id, 'body', completedPatch(20, 20), { leaseToken: 'loop', log: log('section body') }));
+      writes.push(store.transition(id, { from: ['generating'], to: 'paused', at: Date.now() }));
+      await Promise.all(writes);
+
+      const wf = (await store.get(id))!;
+      expect(wf.exhibits.map((e) => e.exhibit_id).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `ex-${i}`).sort());
+      expect(wf.version).toBe(1 + 103);
+      expect(wf.logs).toHaveLength(100);
+      const messages = new Set(wf.logs.map((l) => l.message));
+      // 103 lines were written, 100 kept: the "Starting" line and two others fell off the front.
+      expect(messages.has('section header') && messages.has('section body')).toBe(true);
+      expect(wf).toMatchObject({ status: 'paused', completed_sections: 2, total_tokens: 30, completed_ms: 30 });
+    });
+
+    it('50 concurrent replacements of one exhibit leave exactly one entry', async () => {
+      const id = await created();
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.putExhibit(id, exhibit('same', i))));
+      expect(results.filter((r) => r!.replaced === null)).toHaveLength(1);
+      const wf = (await store.get(id))!;
+      expect(wf.exhibits).toHaveLength(1);
+    });
+  });
+
+  describe('listActive', () => {
+    it('lists live workflows and not deleted ones', async () => {
+      const a = await created();
+      const b = await created('completed');
+      const c = await created();
+      await store.delete(c);
+      const active = await store.listActive();
+      expect(active).toEqual(expect.arrayContaining([a, b]));
+      expect(active).not.toContain(c);
+      expect(new Set(active).size).toBe(active.length);
+    });
+  });
+
+  describe('subscribe', () => {
+    it('reports every committed change with its kind and version, until unsubscribed', async () => {
+      const seen: WorkflowChange[] = [];
+      const stop = store.subscribe((c) => seen.push(c));
+      // Redis delivers through pub/sub: give the subscription a moment to be in place.
+      await new Promise((r) => setTimeout(r, harness.name === 'redis' ? 200 : 0));
+      const id = await created();
+      await store.appendLog(id, log('x'));
+      await store.putExhibit(id, exhibit('a'));
+      await store.transition(id, { from: ['generating'], to: 'paused', at: Date.now() });
+      await store.acquireLease(id, 'l', 10_000);
+      await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 'l' });
+      await store.delete(id);
+      const mine = () => seen.filter((c) => c.thread_id === id);
+      await waitFor(() => mine().length === 6, { timeoutMs: 5000 });
+      expect(mine()).toEqual([
+        { thread_id: id, version: 1, kind: 'created' },
+        { thread_id: id, version: 2, kind: 'log' },
+        { thread_id: id, version: 3, kind: 'exhibit' },
+        { thread_id: id, version: 4, kind: 'status' },
+        { thread_id: id, version: 5, kind: 'section' },
+        { thread_id: id, version: 6, kind: 'deleted' },
+      ]);
+      stop();
+      const other = await created();
+      await store.appendLog(other, log('after'));
+      await new Promise((r) => setTimeout(r, harness.name === 'redis' ? 200 : 0));
+      expect(seen.some((c) => c.thread_id === other)).toBe(false);
+    });
+
+    it('a failed write announces nothing', async () => {
+      const seen: WorkflowChange[] = [];
+      const stop = store.subscribe((c) => seen.push(c));
+      const id = await created('paused');
+      await store.transition(id, { from: ['generating'], to: 'paused', at: Date.now() });
+      await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 'nobody' });
+      await store.appendLog(id, log('marker'));
+      await waitFor(() => seen.some((c) => c.thread_id === id && c.kind === 'log'), { timeoutMs: 5000 });
+      stop();
+      expect(seen.filter((c) => c.thread_id === id).map((c) => c.kind)).toEqual(['created', 'log']);
+    });
+  });
+
+  describe('ping', () => {
+    it('resolves while the store is reachable', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+
+  describe('expiry (WORKFLOW_TTL_SECONDS after the last change)', () => {
+    it('a workflow lives on while it is written and disappears a TTL after its last change', async () => {
+      const short = await harness.make({ ttlSeconds: 1 });
+      const s = short.store;
+      const wf = newWorkflow();
+      const id = wf.head.thread_id;
+      await s.create(wf);
+      const idle = newWorkflow();
+      await s.create(idle);
+
+      // Each kind of write refreshes the expiry.
+      const refreshers: Array<() => Promise<unknown>> = [
+        () => s.appendLog(id, log('keep')),
+        () => s.putExhibit(id, exhibit('a')),
+        () => s.transition(id, { from: ['generating'], to: 'paused', at: Date.now() }),
+        async () => {
+          await s.acquireLease(id, 'l', 10_000);
+          return s.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 'l' });
+        },
+      ];
+      for (const refresh of refreshers) {
+        await short.advance(600);
+        expect(await refresh()).toBeTruthy();
+      }
+      // 2.4 s after creation, 0.6 s after the last write.
+      expect(await s.getHead(idle.head.thread_id)).toBeNull();
+      expect(await s.get(id)).toMatchObject({ status: 'paused', exhibits: [expect.anything()], completed_sections: 1 });
+      expect(await s.listActive()).toContain(id);
+      expect(await s.listActive()).not.toContain(idle.head.thread_id);
+
+      await short.advance(1200);
+      expect(await s.get(id)).toBeNull();
+      expect(await s.getHead(id)).toBeNull();
+      expect(await s.appendLog(id, log('too late'))).toBe(false);
+      expect(await s.listActive()).not.toContain(id);
+    });
+
+    it('a lease read does not keep a workflow alive', async () => {
+      const short = await harness.make({ ttlSeconds: 1 });
+      const wf = newWorkflow();
+      await short.store.create(wf);
+      await short.advance(500);
+      await short.store.getHead(wf.head.thread_id);
+      await short.store.get(wf.head.thread_id);
+      await short.advance(700);
+      expect(await short.store.getHead(wf.head.thread_id)).toBeNull();
+    });
+  });
+});

@@ -1,0 +1,73 @@
+import { pino } from 'pino';
+import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
+import { RedisWorkflowStore } from '../../src/store/redis-store.js';
+import type { WorkflowStore } from '../../src/store/workflow-store.js';
+import { redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
+
+export interface StoreUnderTest {
+  store: WorkflowStore;
+  /** Lets `ms` of store time pass: a fake clock for memory, real time for Redis. */
+  advance(ms: number): Promise<void>;
+}
+
+/** One store implementation as the contract suite sees it. */
+export interface StoreHarness {
+  name: 'memory' | 'redis';
+  available: boolean;
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  make(options?: { ttlSeconds?: number }): Promise<StoreUnderTest>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function memoryHarness(): StoreHarness {
+  const stores: WorkflowStore[] = [];
+  return {
+    name: 'memory',
+    available: true,
+    async setup() {},
+    async teardown() {
+      await Promise.all(stores.map((s) => s.close()));
+    },
+    async make({ ttlSeconds = 3600 } = {}) {
+      let clock = Date.now();
+      const store = new MemoryWorkflowStore({ ttlSeconds, now: () => clock });
+      stores.push(store);
+      return {
+        store,
+        async advance(ms) {
+          clock += ms;
+        },
+      };
+    },
+  };
+}
+
+export function redisHarness(): StoreHarness {
+  let redis: TestRedis | null = null;
+  const stores: WorkflowStore[] = [];
+  return {
+    name: 'redis',
+    available: redisAvailable,
+    async setup() {
+      redis = await useRedis();
+    },
+    async teardown() {
+      await Promise.all(stores.map((s) => s.close()));
+      await redis?.close();
+    },
+    async make({ ttlSeconds = 3600 } = {}) {
+      if (!redis) throw new Error('redis harness not set up');
+      const store = await RedisWorkflowStore.connect({
+        url: redis.url,
+        keyPrefix: redis.prefix,
+        ttlSeconds,
+        commandTimeoutMs: 2000,
+        logger: pino({ level: 'silent' }),
+      });
+      stores.push(store);
+      return { store, advance: sleep };
+    },
+  };
+}
