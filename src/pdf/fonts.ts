@@ -19,6 +19,12 @@ const FILES: Record<FontFace, string> = {
 /** A parsed font as pdfkit's `registerFont` accepts it (a fontkit font object). */
 export type ParsedFont = Parameters<PDFKit.PDFDocument['registerFont']>[1];
 
+/** The part of a fontkit font this module touches. */
+interface FontkitFont {
+  characterSet: number[];
+  glyphForCodePoint(codePoint: number): unknown;
+}
+
 let parsed: Record<FontFace, ParsedFont> | null = null;
 
 /**
@@ -30,8 +36,16 @@ let parsed: Record<FontFace, ParsedFont> | null = null;
 export function documentFonts(): Record<FontFace, ParsedFont> {
   if (!parsed) {
     const require = createRequire(import.meta.url);
-    const fontkit = createRequire(require.resolve('pdfkit'))('fontkit') as { create(data: Uint8Array): ParsedFont };
-    const load = (face: FontFace) => fontkit.create(readFileSync(require.resolve(FILES[face])));
+    const fontkit = createRequire(require.resolve('pdfkit'))('fontkit') as { create(data: Uint8Array): FontkitFont };
+    const load = (face: FontFace) => {
+      const font = fontkit.create(readFileSync(require.resolve(FILES[face])));
+      // fontkit caches each glyph with the characters it was first looked up by. When a shared font embeds
+      // an accented letter built from components (ё = е + ¨), the component glyph enters the cache with no
+      // characters, and every later PDF would map that glyph to nothing in its text layer (copy-paste and
+      // search would lose "е"). Looking every character up once, first, caches each glyph with its own.
+      for (const codePoint of font.characterSet) font.glyphForCodePoint(codePoint);
+      return font as unknown as ParsedFont;
+    };
     parsed = { body: load('body'), bold: load('bold'), italic: load('italic'), boldItalic: load('boldItalic') };
   }
   return parsed;

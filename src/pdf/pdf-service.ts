@@ -15,6 +15,8 @@ import { renderPdf } from './render-pdf.js';
 export interface PreparedPdf {
   path: string;
   filename: string;
+  /** A strong validator: rendering is deterministic, so the content fingerprint names the bytes. */
+  etag: string;
 }
 
 /** Reported after each render (not after cache hits): for metrics, logs and tests. */
@@ -54,7 +56,8 @@ export class PdfService {
     if (!workflow) throw threadNotFound(threadId);
     if (workflow.status !== 'completed') throw notCompleted(workflow.status);
 
-    const file = await this.cache.ensure(threadId, contentFingerprint(workflow), async () => {
+    const fingerprint = contentFingerprint(workflow);
+    const file = await this.cache.ensure(threadId, fingerprint, async () => {
       const started = performance.now();
       const { bytes, stats } = await renderPdf(buildDocumentModel(workflow));
       const event: RenderEvent = { threadId, pages: stats.pages, bytes: bytes.length, ms: Math.round(performance.now() - started) };
@@ -68,7 +71,7 @@ export class PdfService {
       await this.cache.remove(threadId);
       throw threadNotFound(threadId);
     }
-    return { path: file, filename: `${workflow.document_type}_${threadId}.pdf` };
+    return { path: file, filename: `${workflow.document_type}_${threadId}.pdf`, etag: `"${fingerprint.slice(0, 40)}"` };
   }
 
   /** Removes the cached PDF of the workflow (called after it is deleted). */

@@ -11,7 +11,7 @@ function sendFile(res: Response, file: string, threadId: string): Promise<void> 
         // The PDF changes when exhibits are added: clients may keep it but must revalidate (ETag/Last-Modified).
         cacheControl: false,
         headers: { 'Cache-Control': 'private, no-cache', 'X-Content-Type-Options': 'nosniff' },
-        etag: true,
+        // The app turns generated ETags off; send() answers If-None-Match / If-Range with the one set above.
         lastModified: true,
       },
       (err?: Error & { code?: string }) => {
@@ -29,7 +29,8 @@ export function pdfRoutes({ pdf }: AppDeps): Router {
   router.get('/api/download-petition-pdf/:thread_id', async (req, res) => {
     const id = req.params.thread_id;
     const prepared = await pdf.prepare(id);
-    res.attachment(prepared.filename);
+    // Set by hand: the name is ASCII by construction, and the contract quotes it.
+    res.set({ 'Content-Disposition': `attachment; filename="${prepared.filename}"`, ETag: prepared.etag });
     await sendFile(res, prepared.path, id);
   });
 
