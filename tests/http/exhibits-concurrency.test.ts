@@ -89,10 +89,8 @@ describe('concurrent uploads', () => {
     await releasing;
 
     expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200));
-    const state = await waitFor(async () => {
-      const p = await preview(t, id);
-      return p.status === 'completed' ? p : null;
-    });
+    await waitFor(async () => (await preview(t, id)).status === 'completed');
+    const state = await preview(t, id);
     expect(state.exhibits.map((e) => e.exhibit_id).sort()).toEqual(contents.map((_, i) => `2.1.${i}`).sort());
     expect(state.sections.map((s) => [s.status, s.content_html.includes(`Text of ${s.section_id}`)])).toEqual(
       Array(5).fill(['completed', true]),
