@@ -237,13 +237,12 @@ export class RedisWorkflowStore implements WorkflowStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.listeners.clear();
-      for (const conn of [this.subscriber, this.redis]) {
-        if (!conn) continue;
-        try {
-          await conn.quit();
-        } catch {
-          conn.disconnect();
-        }
+      // The subscriber holds nothing worth flushing, and a queued QUIT could wait for a Redis that is gone.
+      this.subscriber?.disconnect();
+      try {
+        await this.redis.quit();
+      } catch {
+        this.redis.disconnect();
       }
     })();
     return this.closing;
@@ -271,8 +270,14 @@ export class RedisWorkflowStore implements WorkflowStore {
   private ensureSubscriber(): void {
     if (this.subscriber || this.closing) return;
     const log = this.options.logger.child({ component: 'redis-subscriber' });
-    // The offline queue stays on here: it only ever holds the one SUBSCRIBE, sent once connected.
-    const sub = new Redis(this.options.url, { ...connectionOptions(this.options), enableOfflineQueue: true, commandTimeout: undefined });
+    // The offline queue stays on and unlimited in retries here: it only ever holds the one SUBSCRIBE, which
+    // must survive a Redis that is down when the first listener arrives. ioredis re-subscribes on reconnect.
+    const sub = new Redis(this.options.url, {
+      ...connectionOptions(this.options),
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      commandTimeout: undefined,
+    });
     watchConnection(sub, log, 'subscriber');
     sub.on('message', (_channel: string, message: string) => this.deliver(message));
     sub.subscribe(this.keys.changes).catch((err: unknown) => log.warn({ err }, 'subscribe failed'));

@@ -19,7 +19,7 @@ export interface StoreHarness {
   make(options?: { ttlSeconds?: number }): Promise<StoreUnderTest>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function memoryHarness(): StoreHarness {
   const stores: WorkflowStore[] = [];

@@ -1,0 +1,166 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { v4 as uuidv4 } from 'uuid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisWorkflowStore } from '../../src/store/redis-store.js';
+import type { NewWorkflow, WorkflowChange } from '../../src/store/workflow-store.js';
+import { waitFor } from '../helpers/app.js';
+import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
+
+noticeIfSkipped(redisAvailable, 'Redis key layout tests');
+
+const TTL_SECONDS = 600;
+
+function newWorkflow(): NewWorkflow {
+  const now = new Date().toISOString();
+  return {
+    head: { thread_id: uuidv4(), case_id: 'c', user_id: 'u', document_type: 'memo', case_facts: null, status: 'generating', created_at: now },
+    sections: [{ section_id: 'memo', section_name: 'Memorandum', section_order: 1, status: 'pending', content_html: '', updated_at: now, tokens_used: 0 }],
+    logs: [{ timestamp: now, level: 'info', message: 'Starting', agent: 'test' }],
+  };
+}
+
+describe.skipIf(!redisAvailable)('Redis store: keys, TTL and the active index', () => {
+  let redis: TestRedis;
+  let store: RedisWorkflowStore;
+  const stores: RedisWorkflowStore[] = [];
+  const connect = async (ttlSeconds = TTL_SECONDS) => {
+    const s = await RedisWorkflowStore.connect({
+      url: redis.url,
+      keyPrefix: redis.prefix,
+      ttlSeconds,
+      commandTimeoutMs: 2000,
+      logger: pino({ level: 'silent' }),
+    });
+    stores.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    redis = await useRedis();
+    store = await connect();
+  });
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await redis.close();
+  });
+
+  /** Every key of one workflow, found with SCAN on its hash-tagged prefix. */
+  async function keysOf(threadId: string): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.client.scan(cursor, 'MATCH', `${redis.prefix}{${threadId}}:*`, 'COUNT', 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+    return found.sort();
+  }
+
+  async function fullyPopulated(): Promise<string> {
+    const wf = newWorkflow();
+    const id = wf.head.thread_id;
+    await store.create(wf);
+    await store.acquireLease(id, 'tok', 60_000);
+    await store.putExhibit(id, {
+      exhibit_id: 'a', filename: 'a.pdf', stored_name: 'a_a.pdf', file_path: '/x', file_size: 1, mime_type: 'application/pdf', uploaded_at: new Date().toISOString(),
+    });
+    return id;
+  }
+
+  it('puts every key of a workflow under the prefix and its {thread_id} hash tag (one Cluster slot)', async () => {
+    const id = await fullyPopulated();
+    const keys = await keysOf(id);
+    expect(keys.map((k) => k.slice(`${redis.prefix}{${id}}:`.length))).toEqual(
+      ['exhibit-order', 'exhibits', 'lease', 'logs', 'meta', 'sections'],
+    );
+    const slots = new Set(await Promise.all(keys.map((k) => redis.client.call('CLUSTER', 'KEYSLOT', k).catch(() => null))));
+    // CLUSTER KEYSLOT works on a standalone server too; one slot for all of them.
+    expect(slots.size).toBe(1);
+  });
+
+  it('gives every workflow key the workflow TTL, and the lease its own shorter one', async () => {
+    const id = await fullyPopulated();
+    for (const key of await keysOf(id)) {
+      const ttl = await redis.client.pttl(key);
+      const [min, max] = key.endsWith(':lease') ? [1, 60_000] : [(TTL_SECONDS - 10) * 1000, TTL_SECONDS * 1000];
+      expect(ttl, key).toBeGreaterThanOrEqual(min);
+      expect(ttl, key).toBeLessThanOrEqual(max);
+    }
+  });
+
+  it('refreshes the TTL of every workflow key on each write', async () => {
+    const id = await fullyPopulated();
+    const keys = (await keysOf(id)).filter((k) => !k.endsWith(':lease'));
+    const writes = [
+      () => store.appendLog(id, { timestamp: new Date().toISOString(), level: 'info', message: 'x', agent: 't' }),
+      () => store.transition(id, { from: ['generating'], to: 'paused', at: Date.now() }),
+      () => store.updateSection(id, 'memo', { status: 'in_progress', updated_at: new Date().toISOString() }, { leaseToken: 'tok' }),
+      () => store.putExhibit(id, {
+        exhibit_id: 'b', filename: 'b.pdf', stored_name: 'b_b.pdf', file_path: '/y', file_size: 1, mime_type: 'application/pdf', uploaded_at: new Date().toISOString(),
+      }),
+    ];
+    for (const write of writes) {
+      for (const key of keys) await redis.client.pexpire(key, 5000);
+      await write();
+      for (const key of keys) expect(await redis.client.pttl(key), key).toBeGreaterThan(5000);
+    }
+  });
+
+  it('never leaves a key without a TTL', async () => {
+    await fullyPopulated();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.client.scan(cursor, 'MATCH', `${redis.prefix}{*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) expect(await redis.client.pttl(key), key).toBeGreaterThan(0);
+    } while (cursor !== '0');
+  });
+
+  it('keeps the active index from growing with expired workflows, and keeps workflows written since', async () => {
+    const short = await connect(1);
+    const dies = newWorkflow();
+    const lives = newWorkflow();
+    await short.create(dies);
+    await short.create(lives);
+    await new Promise((r) => setTimeout(r, 700));
+    await short.appendLog(lives.head.thread_id, { timestamp: new Date().toISOString(), level: 'info', message: 'keep', agent: 't' });
+    await new Promise((r) => setTimeout(r, 600));
+    // Both index scores have passed; only one workflow still exists.
+    const active = await short.listActive();
+    expect(active).toContain(lives.head.thread_id);
+    expect(active).not.toContain(dies.head.thread_id);
+    expect(await redis.client.zscore(`${redis.prefix}active`, dies.head.thread_id)).toBeNull();
+    expect(Number(await redis.client.zscore(`${redis.prefix}active`, lives.head.thread_id))).toBeGreaterThan(Date.now());
+  });
+
+  it('tolerates index entries whose workflow is gone (a create that failed halfway)', async () => {
+    const ghost = uuidv4();
+    await redis.client.zadd(`${redis.prefix}active`, Date.now() - 1, ghost);
+    expect(await store.listActive()).not.toContain(ghost);
+    expect(await redis.client.zscore(`${redis.prefix}active`, ghost)).toBeNull();
+  });
+
+  it('delivers changes made by one process to every other process (pub/sub)', async () => {
+    const other = await connect();
+    const seen: WorkflowChange[] = [];
+    other.subscribe((c) => seen.push(c));
+    await new Promise((r) => setTimeout(r, 200));
+    const wf = newWorkflow();
+    await store.create(wf);
+    await store.transition(wf.head.thread_id, { from: ['generating'], to: 'paused', at: Date.now() });
+    await waitFor(() => seen.filter((c) => c.thread_id === wf.head.thread_id).length === 2, { timeoutMs: 5000 });
+    expect(seen.filter((c) => c.thread_id === wf.head.thread_id).map((c) => c.kind)).toEqual(['created', 'status']);
+  });
+
+  it('is written without the KEYS command anywhere in the source', () => {
+    const root = fileURLToPath(new URL('../../src', import.meta.url));
+    const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    for (const file of files) {
+      const text = readFileSync(path.join(root, file), 'utf8');
+      expect(text, file).not.toMatch(/\.keys\(\s*['"`]|['"]KEYS['"]/i);
+    }
+  });
+});
