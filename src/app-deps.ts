@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import type { EventHub } from './events/event-hub.js';
 import type { ExhibitService } from './exhibits/exhibit-service.js';
 import type { PdfService } from './pdf/pdf-service.js';
 import type { WorkflowStore } from './store/workflow-store.js';
@@ -17,4 +18,6 @@ export interface AppDeps {
   preview: PreviewService;
   exhibits: ExhibitService;
   pdf: PdfService;
+  /** Live SSE streams of workflow changes. */
+  events: EventHub;
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AppDeps } from './app-deps.js';
 import type { Config } from './config.js';
+import { EventHub } from './events/event-hub.js';
 import { ExhibitService } from './exhibits/exhibit-service.js';
 import { PdfService } from './pdf/pdf-service.js';
 import { createStore } from './store/create-store.js';
@@ -30,21 +31,23 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     recoveryIntervalMs: config.recoveryIntervalMs,
   });
   const service = new WorkflowService(store, runner);
-  const preview = new PreviewService(store, {
+  const metadataSettings = {
     costPer1kTokens: config.costPer1kTokens,
     expectedSectionMs: (config.sectionDelayMinMs + config.sectionDelayMaxMs) / 2,
-  });
+  };
+  const preview = new PreviewService(store, metadataSettings);
+  const events = new EventHub({ store, logger, metadata: metadataSettings });
   const exhibits = new ExhibitService({ config, store, logger });
   const pdf = new PdfService({ config, store, logger });
   service.onDelete(async (threadId) => preview.forget(threadId));
   service.onDelete((threadId) => exhibits.removeAll(threadId));
   service.onDelete((threadId) => pdf.remove(threadId));
-  return { config, logger, store, runner, service, preview, exhibits, pdf };
+  return { config, logger, store, runner, service, preview, exhibits, pdf, events };
 }
 
 /** Stops background work and closes the store; each step runs even when an earlier one fails. */
 export async function closeDeps(deps: AppDeps): Promise<void> {
-  for (const step of [() => deps.runner.close(), () => deps.store.close()]) {
+  for (const step of [() => deps.events.close(), () => deps.runner.close(), () => deps.store.close()]) {
     try {
       await step();
     } catch (err) {
