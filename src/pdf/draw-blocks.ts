@@ -15,6 +15,7 @@ interface Frame {
 }
 
 const BULLETS = ['\u2022', '\u25e6', '\u2013'];
+const MIN_LIST_WIDTH = 240;
 
 const lineHeight = (doc: Doc, size: number) => {
   doc.font('body').fontSize(size);
@@ -32,12 +33,16 @@ function paragraphHeight(doc: Doc, runs: Run[], width: number, size: number): nu
   return doc.heightOfString(runsText(runs), { width, lineGap: TYPE.bodyLineGap });
 }
 
-/** The height that must fit with a heading so it is never left alone at the foot of a page. */
-function keepWithNextHeight(doc: Doc, next: Block | undefined, frame: Frame): number {
+/**
+ * The height that must fit for block `i` to start on this page: a paragraph's first lines, or a heading
+ * together with what follows it (recursively, so a heading directly over a subheading moves with both).
+ */
+function startHeight(doc: Doc, blocks: Block[], i: number, frame: Frame): number {
+  const block = blocks[i];
   const lines = lineHeight(doc, frame.size) * SPACE.keepWithNextLines;
-  if (!next) return 0;
-  if (next.kind === 'paragraph') return Math.min(paragraphHeight(doc, next.runs, frame.width, frame.size), lines);
-  if (next.kind === 'heading') return headingHeight(doc, next, frame) + lineHeight(doc, frame.size);
+  if (!block) return 0;
+  if (block.kind === 'paragraph') return Math.min(paragraphHeight(doc, block.runs, frame.width, frame.size), lines);
+  if (block.kind === 'heading') return SPACE.headingBefore[block.level] + headingHeight(doc, block, frame) + startHeight(doc, blocks, i + 1, frame);
   return lines;
 }
 
@@ -88,10 +93,13 @@ function drawParagraph(doc: Doc, runs: Run[], frame: Frame): void {
   doc.y += frame.gap;
 }
 
-function drawHeading(doc: Doc, block: Extract<Block, { kind: 'heading' }>, next: Block | undefined, frame: Frame): void {
+function drawHeading(doc: Doc, blocks: Block[], i: number, frame: Frame): void {
+  const block = blocks[i];
+  if (block?.kind !== 'heading') return;
   const atTop = doc.y <= doc.page.margins.top + 1;
   if (!atTop) doc.y += SPACE.headingBefore[block.level];
-  ensureSpace(doc, headingHeight(doc, block, frame) + keepWithNextHeight(doc, next, frame));
+  // The heading, plus whatever must start with it, fits on this page or moves to the next.
+  ensureSpace(doc, headingHeight(doc, block, frame) + startHeight(doc, blocks, i + 1, frame));
   const size = TYPE.heading[block.level];
   doc
     .font(block.level === 4 ? 'boldItalic' : 'bold')
@@ -103,12 +111,20 @@ function drawHeading(doc: Doc, block: Extract<Block, { kind: 'heading' }>, next:
 
 function drawList(doc: Doc, block: Extract<Block, { kind: 'list' }>, frame: Frame): void {
   const indent = frame.depth === 0 ? SPACE.listIndent : 0;
+  // Deeply nested lists stop indenting once the text column would get too narrow to read.
+  const nest = frame.width > MIN_LIST_WIDTH;
   doc.font('body').fontSize(frame.size);
   const column = block.ordered
     ? doc.widthOfString(`${block.items.length}.`) + 8
     : SPACE.bulletColumn;
-  const left = frame.x + indent;
-  const inner: Frame = { x: left + column, width: frame.width - indent - column, depth: frame.depth + 1, size: frame.size, gap: SPACE.listItemAfter };
+  const left = nest ? frame.x + indent : frame.x - column;
+  const inner: Frame = {
+    x: left + column,
+    width: nest ? frame.width - indent - column : frame.width,
+    depth: frame.depth + 1,
+    size: frame.size,
+    gap: SPACE.listItemAfter,
+  };
   block.items.forEach((item, i) => {
     const marker = block.ordered ? `${i + 1}.` : (BULLETS[frame.depth % BULLETS.length] ?? '\u2022');
     // The marker and the first line of its item always share a page.
@@ -128,7 +144,7 @@ function drawList(doc: Doc, block: Extract<Block, { kind: 'list' }>, frame: Fram
 /** Draws blocks top to bottom from `doc.y` inside `frame`, adding pages as needed. */
 export function drawBlocks(doc: Doc, blocks: Block[], frame: Frame): void {
   blocks.forEach((block, i) => {
-    if (block.kind === 'heading') drawHeading(doc, block, blocks[i + 1], frame);
+    if (block.kind === 'heading') drawHeading(doc, blocks, i, frame);
     else if (block.kind === 'paragraph') drawParagraph(doc, block.runs, frame);
     else if (block.kind === 'list') drawList(doc, block, frame);
     else {
