@@ -46,6 +46,8 @@ async function main(): Promise<void> {
     forced.unref();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    // Open event streams would hold server.close() until the forced timeout; clients reconnect elsewhere.
+    deps.events.close();
     await deps.runner.close();
     await closed;
     await closeDeps(deps);
