@@ -3,6 +3,8 @@ import path from 'node:path';
 import { fileTypeFromBuffer } from 'file-type';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
+import type { PutExhibitResult } from '../../src/store/workflow-store.js';
 import { DefaultSectionWriter } from '../../src/workflow/default-writer.js';
 import type { SectionWriteInput, SectionWriter } from '../../src/workflow/section-writer.js';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
@@ -12,6 +14,19 @@ import { filesOf, folderOf, preview, startWorkflow, upload } from '../exhibits/u
 
 let t: TestApp;
 afterEach(async () => t?.close());
+
+/**
+ * A store whose exhibit writes take longer the earlier they start, so they commit in the reverse of the
+ * order the files were renamed in: the interleaving a slow Redis produces under load.
+ */
+class SlowExhibitStore extends MemoryWorkflowStore {
+  private calls = 0;
+  override async putExhibit(...args: Parameters<MemoryWorkflowStore['putExhibit']>): Promise<PutExhibitResult | null> {
+    const wait = Math.max(0, 60 - 5 * this.calls++);
+    await new Promise((r) => setTimeout(r, wait));
+    return super.putExhibit(...args);
+  }
+}
 
 /** The default prose, but each section waits for the test to release it. */
 class HeldDefaultWriter implements SectionWriter {
@@ -128,5 +143,23 @@ describe('concurrent uploads', () => {
     expect(served.status).toBe(200);
     const logs = (await t.deps.store.get(id))?.logs ?? [];
     expect(logs.filter((l) => l.message.startsWith('Exhibit race replaced'))).toHaveLength(11);
+  });
+
+  it('racing re-uploads under the current and a new name never remove the file the store points at', async () => {
+    t = await makeTestApp({ overrides: { store: new SlowExhibitStore({ ttlSeconds: 3600 }) } });
+    const id = await startWorkflow(t);
+    expect((await upload(t, id, 'race', f.pdf(1000), 'a.pdf')).status).toBe(200);
+
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => upload(t, id, 'race', i % 2 ? f.png() : f.pdf(2000 + i), i % 2 ? 'b.png' : 'a.pdf')),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(8).fill(200));
+
+    const [exhibit] = (await preview(t, id)).exhibits as Array<{ file_path: string; file_size: number; mime_type: string }>;
+    const stored = decodeURIComponent(exhibit?.file_path.split('/').pop() as string);
+    expect(filesOf(t, id)).toEqual([stored]);
+    const onDisk = readFileSync(path.join(folderOf(t, id), stored));
+    expect(onDisk.length).toBe(exhibit?.file_size);
+    expect((await fileTypeFromBuffer(onDisk))?.mime).toBe(exhibit?.mime_type);
   });
 });
