@@ -133,6 +133,8 @@ export class GenerationRunner {
     const token = uuidv4();
     const acquired = await this.acquire(threadId, token, signal);
     if (acquired !== 'acquired') return acquired;
+    // Says which process runs the workflow (operators following a takeover; the multi-process tests).
+    this.log.info({ threadId, pid: process.pid }, 'generation loop holds the lease');
 
     const lost = new AbortController();
     const sectionSignal = AbortSignal.any([signal, lost.signal]);
