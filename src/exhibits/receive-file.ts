@@ -11,8 +11,8 @@ export interface ReceivedFile {
   mimeType: string;
 }
 
-export const fileTooLarge = (maxBytes: number) =>
-  new AppError(`File is larger than the upload limit of ${maxBytes} bytes`, { status: 413, code: 'FILE_TOO_LARGE' });
+export const fileTooLarge = (maxBytes: number, headers?: Record<string, string>) =>
+  new AppError(`File is larger than the upload limit of ${maxBytes} bytes`, { status: 413, code: 'FILE_TOO_LARGE', headers });
 
 /**
  * Streams `source` into a new file at `tmpPath` (created exclusively), identifying the content on the way.

@@ -34,9 +34,7 @@ export function exhibitRoutes({ service, exhibits, config }: AppDeps): Router {
     const declared = Number(req.get('content-length'));
     if (declared > config.maxUploadBytes + MULTIPART_OVERHEAD_BYTES) {
       // Closing the connection spares reading a body that is refused anyway.
-      const err = fileTooLarge(config.maxUploadBytes);
-      Object.assign(err.headers, { Connection: 'close' });
-      throw err;
+      throw fileTooLarge(config.maxUploadBytes, { Connection: 'close' });
     }
     next();
   };
