@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/app.js';
+import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
+import { preview, sectionCounts, sharedDataDir, startServer, startWorkflow, stopAllServers, type Preview, type ServerProcess } from './server-process.js';
+
+noticeIfSkipped(redisAvailable, 'multi-process SIGTERM/restart tests');
+
+const SECTION_MS = 500;
+
+describe.skipIf(!redisAvailable)('SIGTERM and restart', () => {
+  let redis: TestRedis;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    redis = await useRedis();
+    const dir = sharedDataDir();
+    env = {
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: redis.prefix,
+      SECTION_DELAY_MIN_MS: String(SECTION_MS),
+      SECTION_DELAY_MAX_MS: String(SECTION_MS),
+      // Far longer than these tests wait: only a released lease lets another process continue in time.
+      LEASE_TTL_MS: '60000',
+      RECOVERY_INTERVAL_MS: '200',
+      UPLOAD_DIR: `${dir}/uploads`,
+      PDF_DIR: `${dir}/pdfs`,
+    };
+  });
+  afterAll(async () => {
+    await stopAllServers();
+    await redis?.close();
+  });
+
+  const leaseKey = (id: string) => `${redis.prefix}{${id}}:lease`;
+  const completed = (base: string, id: string) =>
+    waitFor(
+      async () => {
+        const p = await preview(base, id);
+        return p.status === 'completed' ? p : null;
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+
+  function expectEachSectionOnce(done: Preview) {
+    expect(done.metadata.completed_sections).toBe(5);
+    expect(done.sections.every((s) => s.status === 'completed' && s.content_html.length > 0)).toBe(true);
+    for (const [name, count] of Object.entries(sectionCounts(done))) {
+      expect(count.completed, name).toBe(1);
+      expect(count.generating, name).toBeLessThanOrEqual(2);
+    }
+    expect(done.logs.filter((l) => l.message === 'Document generation completed successfully!')).toHaveLength(1);
+  }
+
+  it('a stopped process leaves the workflow generating with its lease released, and a restarted one completes it', async () => {
+    const first = await startServer('first', env);
+    const id = await startWorkflow(first.url);
+    await waitFor(async () => (await preview(first.url, id)).metadata.completed_sections >= 1, { timeoutMs: 15_000, intervalMs: 50 });
+
+    first.signal('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const meta = await redis.client.hgetall(`${redis.prefix}{${id}}:meta`);
+    expect(meta.status).toBe('generating');
+    expect(Number(meta.completed_sections)).toBeLessThan(5);
+    expect(await redis.client.exists(leaseKey(id))).toBe(0);
+
+    const restarted = await startServer('restarted', env);
+    const done = await completed(restarted.url, id);
+    expect(restarted.holdsLease(id)).toBe(true);
+    expectEachSectionOnce(done);
+  }, 60_000);
+
+  it('another running process continues at once, without waiting for the lease to expire', async () => {
+    const [a, b] = await Promise.all([startServer('A', env), startServer('B', env)]);
+    const id = await startWorkflow(a.url);
+    await waitFor(async () => (await preview(a.url, id)).metadata.completed_sections >= 1, { timeoutMs: 15_000, intervalMs: 50 });
+    const owner = await waitFor(() => [a, b].find((s) => s.holdsLease(id)), { timeoutMs: 5000 });
+    const other = owner === a ? b : a;
+
+    owner.signal('SIGTERM');
+    expect(await owner.exited).toBe(0);
+    // The lease is 60 s long: finishing within the 20 s below means the owner released it.
+    const done = await completed(other.url, id);
+    expect(other.holdsLease(id)).toBe(true);
+    expectEachSectionOnce(done);
+  }, 60_000);
+});
