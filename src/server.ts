@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     `Document Monitor API listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`,
   );
   deps.runner.startRecovery();
+  deps.pdf.warmUp();
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -27,10 +27,17 @@ export function ensureSpace(doc: Doc, height: number): void {
   if (doc.y + height > CONTENT_BOTTOM) doc.addPage();
 }
 
-/** Height of a paragraph's text at `size` in `width`, measured in the body face. */
-function paragraphHeight(doc: Doc, runs: Run[], width: number, size: number): number {
+/**
+ * Height of the first `lines` lines of a paragraph (less if it is shorter), in the body face. Measuring
+ * lays the text out, so text too long to fit in that many lines even if every character were as narrow as
+ * an "i" skips the measurement.
+ */
+function leadHeight(doc: Doc, runs: Run[], width: number, size: number, lines: number): number {
+  const full = lineHeight(doc, size) * lines;
+  const text = runsText(runs);
+  if (text.length > (width / (size * 0.25)) * lines) return full;
   doc.font('body').fontSize(size);
-  return doc.heightOfString(runsText(runs), { width, lineGap: TYPE.bodyLineGap });
+  return Math.min(full, doc.heightOfString(text, { width, lineGap: TYPE.bodyLineGap }));
 }
 
 /**
@@ -39,11 +46,10 @@ function paragraphHeight(doc: Doc, runs: Run[], width: number, size: number): nu
  */
 function startHeight(doc: Doc, blocks: Block[], i: number, frame: Frame): number {
   const block = blocks[i];
-  const lines = lineHeight(doc, frame.size) * SPACE.keepWithNextLines;
   if (!block) return 0;
-  if (block.kind === 'paragraph') return Math.min(paragraphHeight(doc, block.runs, frame.width, frame.size), lines);
+  if (block.kind === 'paragraph') return leadHeight(doc, block.runs, frame.width, frame.size, SPACE.keepWithNextLines);
   if (block.kind === 'heading') return SPACE.headingBefore[block.level] + headingHeight(doc, block, frame) + startHeight(doc, blocks, i + 1, frame);
-  return lines;
+  return lineHeight(doc, frame.size) * SPACE.keepWithNextLines;
 }
 
 function headingHeight(doc: Doc, block: Extract<Block, { kind: 'heading' }>, frame: Frame): number {
@@ -88,7 +94,7 @@ function writeRuns(doc: Doc, runs: Run[], frame: Frame, align: 'justify' | 'left
 }
 
 function drawParagraph(doc: Doc, runs: Run[], frame: Frame): void {
-  ensureSpace(doc, Math.min(paragraphHeight(doc, runs, frame.width, frame.size), lineHeight(doc, frame.size) * SPACE.orphanLines));
+  ensureSpace(doc, leadHeight(doc, runs, frame.width, frame.size, SPACE.orphanLines));
   writeRuns(doc, runs, frame, 'left');
   doc.y += frame.gap;
 }

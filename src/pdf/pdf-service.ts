@@ -37,7 +37,15 @@ export class PdfService {
 
   constructor(readonly deps: { config: Config; store: WorkflowStore; logger: Logger }) {
     this.cache = new PdfCache(path.resolve(deps.config.pdfDir));
-    warmUpRenderer(deps.logger);
+  }
+
+  /**
+   * Prepares the renderer in the background (fonts parsed, shaping tables initialised) so the first
+   * download does not pay for it. The server calls it after it starts listening; tests do not, so no test
+   * sees the event loop blocked by it.
+   */
+  warmUp(): void {
+    warmUpRenderer(this.deps.logger);
   }
 
   /** Calls `listener` after every render; returns the function that stops it. */

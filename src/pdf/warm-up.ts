@@ -4,9 +4,18 @@ import { renderPdf } from './render-pdf.js';
 
 let started = false;
 
+// Printable ASCII and the usual legal punctuation in every face: the glyphs nearly every document uses.
+const CHARACTERS = `${Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('')} \u00a7 \u2014 \u2013 \u201c\u201d \u2019 \u00e9 Łódź Żółć Пётр Иванов`;
+const STYLES = [
+  { bold: false, italic: false },
+  { bold: true, italic: false },
+  { bold: false, italic: true },
+  { bold: true, italic: true },
+];
+
 const SAMPLE: PdfDocumentModel = {
   title: 'Warm-up',
-  subtitle: 'Łódź Пётр § \u2014',
+  subtitle: CHARACTERS,
   typeLabel: 'Warm-up',
   caseId: 'warm-up',
   beneficiary: 'Łukasz Żółć',
@@ -18,19 +27,14 @@ const SAMPLE: PdfDocumentModel = {
       name: 'Warm-up',
       blocks: [
         { kind: 'heading', level: 2, runs: [{ text: 'I. WARM-UP', bold: true, italic: false, underline: false }] },
-        {
-          kind: 'paragraph',
-          runs: [
-            { text: 'The quick brown fox, Пётр Иванов, ', bold: false, italic: false, underline: false },
-            { text: 'jumps ', bold: true, italic: false, underline: false },
-            { text: 'over ', bold: false, italic: true, underline: false },
-            { text: 'the lazy dog.', bold: true, italic: true, underline: true },
-          ],
-        },
+        { kind: 'paragraph', runs: STYLES.map((style) => ({ ...style, underline: false, text: `${CHARACTERS} ` })) },
+        { kind: 'list', ordered: true, items: [[{ kind: 'paragraph', runs: [{ text: CHARACTERS, bold: false, italic: false, underline: true }] }]] },
       ],
     },
   ],
-  exhibits: [{ exhibit_id: '1', filename: 'a.pdf', stored_name: '1_a.pdf', file_path: '', file_size: 1, mime_type: 'application/pdf', uploaded_at: '' }],
+  exhibits: [
+    { exhibit_id: '1', filename: 'a.pdf', stored_name: '1_a.pdf', file_path: '', file_size: 1, mime_type: 'application/pdf', uploaded_at: '' },
+  ],
 };
 
 /**
