@@ -27,6 +27,9 @@ interface FontkitFont {
 
 let parsed: Record<FontFace, ParsedFont> | null = null;
 
+/** Alphabetic and Arabic presentation forms: ligature code points that shaping produces from others. */
+const isPresentationForm = (codePoint: number) => codePoint >= 0xfb00 && codePoint <= 0xfeff;
+
 /**
  * The faces, parsed once per process. Handing pdfkit a parsed font instead of the file's bytes lets every
  * document reuse the parsed tables and glyph cache (pdfkit would otherwise re-parse all four fonts for
@@ -43,7 +46,9 @@ export function documentFonts(): Record<FontFace, ParsedFont> {
       // an accented letter built from components (ё = е + ¨), the component glyph enters the cache with no
       // characters, and every later PDF would map that glyph to nothing in its text layer (copy-paste and
       // search would lose "е"). Looking every character up once, first, caches each glyph with its own.
-      for (const codePoint of font.characterSet) font.glyphForCodePoint(codePoint);
+      // Presentation forms are skipped: the "ﬁ" ligature glyph must keep the "f" + "i" it is formed from,
+      // or "Beneficiary" would copy as "Beneﬁciary".
+      for (const codePoint of font.characterSet) if (!isPresentationForm(codePoint)) font.glyphForCodePoint(codePoint);
       return font as unknown as ParsedFont;
     };
     parsed = { body: load('body'), bold: load('bold'), italic: load('italic'), boldItalic: load('boldItalic') };

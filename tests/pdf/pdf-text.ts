@@ -26,7 +26,8 @@ export async function readPdf(bytes: Uint8Array): Promise<{ pages: PdfPage[]; in
   const pages: PdfPage[] = [];
   for (let n = 1; n <= doc.numPages; n++) {
     const page = await doc.getPage(n);
-    const content = await page.getTextContent();
+    // Raw text, as a viewer copies it: no ligature normalisation that could hide a broken text layer.
+    const content = await page.getTextContent({ disableNormalization: true });
     const lines: PdfLine[] = [];
     let current: PdfLine | null = null;
     for (const item of content.items) {
