@@ -174,6 +174,16 @@ describe('GET /api/download-petition-pdf/{thread_id}', () => {
     expect(text).toContain('2.6.1 late-article.pdf');
   });
 
+  it('answers 404 and leaves no file when the workflow is deleted while its PDF is being rendered', async () => {
+    t = await makeTestApp();
+    const id = await completedWorkflow(t);
+    t.deps.pdf.onRender(() => void t.deps.service.delete(id));
+    const res = await request(t.app).get(`/api/download-petition-pdf/${id}`);
+    expect(res.status).toBe(404);
+    await waitFor(async () => (await t.deps.store.getHead(id)) === null);
+    expect(existsSync(pdfPath(t, id))).toBe(false);
+  });
+
   it('supports Range and conditional requests on the cached file', async () => {
     t = await makeTestApp();
     const id = await completedWorkflow(t);
