@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { PdfDocumentModel } from './document-model.js';
+import type { Block } from './html-blocks.js';
 import { renderPdf } from './render-pdf.js';
 
 let started = false;
@@ -27,14 +28,24 @@ const SAMPLE: PdfDocumentModel = {
       name: 'Warm-up',
       blocks: [
         { kind: 'heading', level: 2, runs: [{ text: 'I. WARM-UP', bold: true, italic: false, underline: false }] },
-        { kind: 'paragraph', runs: STYLES.map((style) => ({ ...style, underline: false, text: `${CHARACTERS} ` })) },
-        { kind: 'list', ordered: true, items: [[{ kind: 'paragraph', runs: [{ text: CHARACTERS, bold: false, italic: false, underline: true }] }]] },
+        // Several pages' worth, so the layout code is compiled hot, not just loaded.
+        ...Array.from({ length: 12 }, (): Block[] => [
+          { kind: 'paragraph', runs: STYLES.map((style) => ({ ...style, underline: false, text: `${CHARACTERS} ` })) },
+          { kind: 'list', ordered: true, items: [[{ kind: 'paragraph', runs: [{ text: CHARACTERS, bold: false, italic: false, underline: true }] }]] },
+          { kind: 'heading', level: 3, runs: [{ text: 'Subsection', bold: true, italic: false, underline: false }] },
+        ]).flat(),
       ],
     },
   ],
-  exhibits: [
-    { exhibit_id: '1', filename: 'a.pdf', stored_name: '1_a.pdf', file_path: '', file_size: 1, mime_type: 'application/pdf', uploaded_at: '' },
-  ],
+  exhibits: Array.from({ length: 10 }, (_, i) => ({
+    exhibit_id: `2.1.${i}`,
+    filename: `exhibit-${i}.pdf`,
+    stored_name: '',
+    file_path: '',
+    file_size: 1000 * i,
+    mime_type: 'application/pdf',
+    uploaded_at: '',
+  })),
 };
 
 /**
