@@ -59,11 +59,15 @@ export class GenerationRunner {
     return this.loops.has(threadId);
   }
 
-  /** Starts a loop for the workflow unless one already runs here; the loop itself checks status and lease. */
-  ensureRunning(threadId: string): void {
+  /**
+   * Starts a loop for the workflow unless one already runs here; the loop itself checks status and lease.
+   * `waitForLease: false` gives up at once when another process holds the lease (the recovery sweep: a
+   * loop elsewhere is alive, and waiting for it in every process on every sweep only loads the store).
+   */
+  ensureRunning(threadId: string, { waitForLease = true }: { waitForLease?: boolean } = {}): void {
     if (this.closing || this.loops.has(threadId)) return;
     const controller = new AbortController();
-    const done = this.run(threadId, controller.signal)
+    const done = this.run(threadId, controller.signal, waitForLease ? (this.options.leaseWaitMs ?? 3000) : 0)
       .catch((err: unknown): ExitReason => {
         this.log.error({ err, threadId }, 'generation loop crashed');
         return 'failed';
@@ -101,7 +105,7 @@ export class GenerationRunner {
       if (this.closing) return;
       if (this.loops.has(id)) continue;
       const head = await this.store.getHead(id);
-      if (head?.status === 'generating') this.ensureRunning(id);
+      if (head?.status === 'generating') this.ensureRunning(id, { waitForLease: false });
     }
   }
 
@@ -129,9 +133,9 @@ export class GenerationRunner {
       .catch((err: unknown) => this.log.warn({ err, threadId }, 'status re-check failed'));
   }
 
-  private async run(threadId: string, signal: AbortSignal): Promise<ExitReason> {
+  private async run(threadId: string, signal: AbortSignal, leaseWaitMs: number): Promise<ExitReason> {
     const token = uuidv4();
-    const acquired = await this.acquire(threadId, token, signal);
+    const acquired = await this.acquire(threadId, token, signal, leaseWaitMs);
     if (acquired !== 'acquired') return acquired;
     // Says which process runs the workflow (operators following a takeover; the multi-process tests).
     this.log.info({ threadId, pid: process.pid }, 'generation loop holds the lease');
@@ -163,8 +167,9 @@ export class GenerationRunner {
     threadId: string,
     token: string,
     signal: AbortSignal,
+    waitMs: number,
   ): Promise<'acquired' | Exclude<ExitReason, 'lease-lost'>> {
-    const deadline = Date.now() + (this.options.leaseWaitMs ?? 3000);
+    const deadline = Date.now() + waitMs;
     for (;;) {
       const head = await this.retrying(() => this.store.getHead(threadId), signal);
       if (head === aborted) return 'aborted';

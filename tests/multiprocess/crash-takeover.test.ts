@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/app.js';
 import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
-import { preview, sectionCounts, sharedDataDir, startServer, startWorkflow, stopAllServers, type ServerProcess } from './server-process.js';
+import {
+  leaseOwner,
+  sectionCounts,
+  sharedDataDir,
+  startServer,
+  startWorkflow,
+  stopAllServers,
+  waitForProgress,
+  waitUntilCompleted,
+  type ServerProcess,
+} from './server-process.js';
 
 noticeIfSkipped(redisAvailable, 'multi-process crash takeover test');
 
@@ -34,22 +43,16 @@ describe.skipIf(!redisAvailable)('when the process running a loop is killed', ()
   it('the other process takes the workflow over after the lease expires and completes it, each section once', async () => {
     const [a, b] = servers as [ServerProcess, ServerProcess];
     const id = await startWorkflow(a.url);
-    await waitFor(async () => (await preview(a.url, id)).metadata.completed_sections >= 1, { timeoutMs: 15_000, intervalMs: 50 });
+    await waitForProgress(a.url, id);
 
     // Either process may hold the loop (B's recovery sweep races A's own start); kill whichever does.
-    const owner = await waitFor(() => servers.find((s) => s.holdsLease(id)), { timeoutMs: 5000 });
+    const owner = await leaseOwner(servers, id);
     const survivor = owner === a ? b : a;
     expect(survivor.holdsLease(id)).toBe(false);
     owner.signal('SIGKILL');
     await owner.exited;
 
-    const done = await waitFor(
-      async () => {
-        const p = await preview(survivor.url, id);
-        return p.status === 'completed' ? p : null;
-      },
-      { timeoutMs: 20_000, intervalMs: 100 },
-    );
+    const done = await waitUntilCompleted(survivor.url, id);
     expect(survivor.holdsLease(id)).toBe(true);
     expect(done.metadata.completed_sections).toBe(5);
     expect(done.sections.every((s) => s.status === 'completed' && s.content_html.length > 0)).toBe(true);

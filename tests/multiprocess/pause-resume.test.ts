@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/app.js';
 import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
-import { api, preview, sectionCounts, sharedDataDir, startServer, startWorkflow, stopAllServers, type ServerProcess } from './server-process.js';
+import {
+  api,
+  preview,
+  sectionCounts,
+  sharedDataDir,
+  startServer,
+  startWorkflow,
+  stopAllServers,
+  waitForProgress,
+  waitUntilCompleted,
+  type ServerProcess,
+} from './server-process.js';
 
 noticeIfSkipped(redisAvailable, 'multi-process pause/resume test');
 
@@ -36,7 +46,7 @@ describe.skipIf(!redisAvailable)('two processes on one Redis: start on A, pause 
 
   it('stops A’s loop at the next section boundary and continues with exactly one loop; each section written once', async () => {
     const id = await startWorkflow(a.url);
-    await waitFor(async () => (await preview(b.url, id)).metadata.completed_sections >= 1, { timeoutMs: 15_000, intervalMs: 50 });
+    await waitForProgress(b.url, id);
     expect(a.holdsLease(id)).toBe(true);
     expect(b.holdsLease(id)).toBe(false);
 
@@ -44,13 +54,7 @@ describe.skipIf(!redisAvailable)('two processes on one Redis: start on A, pause 
     expect(paused).toEqual({ status: 200, body: { status: 'paused', message: 'Document generation paused successfully' } });
 
     // A finishes the section it was writing, then starts no other.
-    const settled = await waitFor(
-      async () => {
-        const p = await preview(a.url, id);
-        return p.sections.every((s) => s.status !== 'in_progress') ? p : null;
-      },
-      { timeoutMs: 10_000, intervalMs: 50 },
-    );
+    const settled = await waitForProgress(a.url, id, { settled: true });
     await new Promise((r) => setTimeout(r, SECTION_MS * 3));
     const later = await preview(b.url, id);
     expect(later.status).toBe('paused');
@@ -60,13 +64,7 @@ describe.skipIf(!redisAvailable)('two processes on one Redis: start on A, pause 
 
     const resumed = await api(b.url, 'POST', `/api/resume/${id}`);
     expect(resumed).toEqual({ status: 200, body: { status: 'generating', message: 'Document generation resumed successfully' } });
-    const done = await waitFor(
-      async () => {
-        const p = await preview(a.url, id);
-        return p.status === 'completed' ? p : null;
-      },
-      { timeoutMs: 20_000, intervalMs: 100 },
-    );
+    const done = await waitUntilCompleted(a.url, id);
 
     expect(b.holdsLease(id)).toBe(true);
     expect(done.metadata.completed_sections).toBe(5);

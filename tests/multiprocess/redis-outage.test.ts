@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/app.js';
 import { noticeIfSkipped, privateRedisAvailable, startPrivateRedis, type PrivateRedis } from '../helpers/redis.js';
-import { api, preview, sectionCounts, sharedDataDir, startServer, startWorkflow, stopAllServers, type ServerProcess } from './server-process.js';
+import {
+  api,
+  sectionCounts,
+  sharedDataDir,
+  startServer,
+  startWorkflow,
+  stopAllServers,
+  waitForProgress,
+  waitUntilCompleted,
+  type ServerProcess,
+} from './server-process.js';
 
 noticeIfSkipped(privateRedisAvailable, 'Redis outage test of a running server (needs a private redis-server)');
 
@@ -33,7 +43,7 @@ describe.skipIf(!privateRedisAvailable)('when Redis dies under a running server 
 
   it('answers 503 STORE_UNAVAILABLE meanwhile, stays up, and completes the workflow afterwards', async () => {
     const id = await startWorkflow(server.url);
-    await waitFor(async () => (await preview(server.url, id)).metadata.completed_sections >= 1, { timeoutMs: 15_000, intervalMs: 50 });
+    await waitForProgress(server.url, id);
 
     await redis.kill();
     const unavailable = { status: 503, body: { detail: expect.any(String), code: 'STORE_UNAVAILABLE' } };
@@ -51,13 +61,7 @@ describe.skipIf(!privateRedisAvailable)('when Redis dies under a running server 
 
     await redis.restart();
     await waitFor(async () => (await api(server.url, 'GET', '/readyz')).status === 200, { timeoutMs: 15_000, intervalMs: 100 });
-    const done = await waitFor(
-      async () => {
-        const p = await preview(server.url, id);
-        return p.status === 'completed' ? p : null;
-      },
-      { timeoutMs: 20_000, intervalMs: 100 },
-    );
+    const done = await waitUntilCompleted(server.url, id);
     expect(done.metadata.completed_sections).toBe(5);
     expect(done.sections.every((s) => s.status === 'completed' && s.content_html.length > 0)).toBe(true);
     for (const [name, count] of Object.entries(sectionCounts(done))) {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../helpers/app.js';
 import { freePort } from '../helpers/redis.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -122,4 +123,38 @@ export function sectionCounts(p: Preview): Record<string, { generating: number; 
     };
   }
   return counts;
+}
+
+/** Polls the preview on `base` until the workflow is `completed`. */
+export async function waitUntilCompleted(base: string, threadId: string, timeoutMs = 20_000): Promise<Preview> {
+  let last: Preview | null = null;
+  await waitFor(
+    async () => {
+      last = await preview(base, threadId);
+      return last.status === 'completed';
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+  return last!;
+}
+
+/** Polls until the workflow has a section that is completed, and none in progress when `settled`. */
+export async function waitForProgress(base: string, threadId: string, { settled = false } = {}): Promise<Preview> {
+  let last: Preview | null = null;
+  await waitFor(
+    async () => {
+      last = await preview(base, threadId);
+      const idle = last.sections.every((s) => s.status !== 'in_progress');
+      return last.metadata.completed_sections >= 1 && (!settled || idle);
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
+  return last!;
+}
+
+/** The process that logged holding the workflow's lease. */
+export async function leaseOwner(servers: ServerProcess[], threadId: string): Promise<ServerProcess> {
+  let owner: ServerProcess | undefined;
+  await waitFor(() => (owner = servers.find((s) => s.holdsLease(threadId))), { timeoutMs: 5000 });
+  return owner!;
 }

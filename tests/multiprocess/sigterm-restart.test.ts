@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/app.js';
 import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
-import { preview, sectionCounts, sharedDataDir, startServer, startWorkflow, stopAllServers, type Preview, type ServerProcess } from './server-process.js';
+import {
+  leaseOwner,
+  sectionCounts,
+  sharedDataDir,
+  startServer,
+  startWorkflow,
+  stopAllServers,
+  waitForProgress,
+  waitUntilCompleted,
+  type Preview,
+} from './server-process.js';
 
 noticeIfSkipped(redisAvailable, 'multi-process SIGTERM/restart tests');
 
@@ -32,14 +41,6 @@ describe.skipIf(!redisAvailable)('SIGTERM and restart', () => {
   });
 
   const leaseKey = (id: string) => `${redis.prefix}{${id}}:lease`;
-  const completed = (base: string, id: string) =>
-    waitFor(
-      async () => {
-        const p = await preview(base, id);
-        return p.status === 'completed' ? p : null;
-      },
-      { timeoutMs: 20_000, intervalMs: 100 },
-    );
 
   function expectEachSectionOnce(done: Preview) {
     expect(done.metadata.completed_sections).toBe(5);
@@ -54,7 +55,7 @@ describe.skipIf(!redisAvailable)('SIGTERM and restart', () => {
   it('a stopped process leaves the workflow generating with its lease released, and a restarted one completes it', async () => {
     const first = await startServer('first', env);
     const id = await startWorkflow(first.url);
-    await waitFor(async () => (await preview(first.url, id)).metadata.completed_sections >= 1, { timeoutMs: 15_000, intervalMs: 50 });
+    await waitForProgress(first.url, id);
 
     first.signal('SIGTERM');
     expect(await first.exited).toBe(0);
@@ -64,7 +65,7 @@ describe.skipIf(!redisAvailable)('SIGTERM and restart', () => {
     expect(await redis.client.exists(leaseKey(id))).toBe(0);
 
     const restarted = await startServer('restarted', env);
-    const done = await completed(restarted.url, id);
+    const done = await waitUntilCompleted(restarted.url, id);
     expect(restarted.holdsLease(id)).toBe(true);
     expectEachSectionOnce(done);
   }, 60_000);
@@ -72,14 +73,14 @@ describe.skipIf(!redisAvailable)('SIGTERM and restart', () => {
   it('another running process continues at once, without waiting for the lease to expire', async () => {
     const [a, b] = await Promise.all([startServer('A', env), startServer('B', env)]);
     const id = await startWorkflow(a.url);
-    await waitFor(async () => (await preview(a.url, id)).metadata.completed_sections >= 1, { timeoutMs: 15_000, intervalMs: 50 });
-    const owner = await waitFor(() => [a, b].find((s) => s.holdsLease(id)), { timeoutMs: 5000 });
+    await waitForProgress(a.url, id);
+    const owner = await leaseOwner([a, b], id);
     const other = owner === a ? b : a;
 
     owner.signal('SIGTERM');
     expect(await owner.exited).toBe(0);
     // The lease is 60 s long: finishing within the 20 s below means the owner released it.
-    const done = await completed(other.url, id);
+    const done = await waitUntilCompleted(other.url, id);
     expect(other.holdsLease(id)).toBe(true);
     expectEachSectionOnce(done);
   }, 60_000);
