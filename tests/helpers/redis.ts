@@ -19,15 +19,15 @@ export const redisAvailable = hasRedisServer || externalUrl !== undefined;
 /** True when tests that kill and restart Redis can run (they always need a private server). */
 export const privateRedisAvailable = hasRedisServer;
 
-if (required && !hasRedisServer) {
-  throw new Error('REQUIRE_REDIS=1 but redis-server is not on PATH: the Redis tests cannot run');
-}
-
-/** Prints why a Redis suite is skipped; call at the top of the file with the availability it needs. */
+/**
+ * Call at the top of every Redis test file with the availability it needs: prints why the file is skipped,
+ * or — under `REQUIRE_REDIS=1` — fails the file instead, so CI can never pass by skipping.
+ */
 export function noticeIfSkipped(available: boolean, what: string): void {
-  if (!available) {
-    console.warn(`notice: ${what} skipped: no redis-server on PATH${externalUrl ? '' : ' and no REDIS_URL'}`);
-  }
+  if (available) return;
+  const why = `no redis-server on PATH${externalUrl ? ' (REDIS_URL cannot be killed and restarted)' : ' and no REDIS_URL'}`;
+  if (required) throw new Error(`REQUIRE_REDIS=1 but ${what} cannot run: ${why}`);
+  console.warn(`notice: ${what} skipped: ${why}`);
 }
 
 export async function freePort(): Promise<number> {
