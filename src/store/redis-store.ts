@@ -1,7 +1,7 @@
-import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../workflow/types.js';
 import { decodeHead, encodeHead } from './redis/codec.js';
+import { isClusterNode, openClient, waitUntilReady, watchConnection, type RedisClient } from './redis/connection.js';
 import { guarded } from './redis/errors.js';
 import { KeySpace } from './redis/keys.js';
 import { ALL_SCRIPTS, type ScriptDef, acquireLease2, appendLog6, create6, delete6, putExhibit6, releaseLease1, renewLease2, transition6, updateSection6 } from './redis/scripts.js';
@@ -42,27 +42,41 @@ export class RedisWorkflowStore implements WorkflowStore {
   private readonly keys: KeySpace;
   private readonly ttlMs: number;
   private readonly listeners = new Set<(change: WorkflowChange) => void>();
-  private subscriber: Redis | null = null;
+  private subscriber: RedisClient | null = null;
   private closing: Promise<void> | null = null;
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: RedisStoreOptions,
+    /** Detected at start: the server at REDIS_URL runs in cluster mode. */
+    private readonly cluster: boolean,
   ) {
     this.keys = new KeySpace(options.keyPrefix);
     this.ttlMs = options.ttlSeconds * 1000;
     for (const def of ALL_SCRIPTS) redis.defineCommand(def.name, { numberOfKeys: def.numberOfKeys, lua: def.lua });
   }
 
-  /** Connects (waiting a little for the first connection) and returns the store. */
+  /**
+   * Connects, waiting a little for the first connection, and switches to a Cluster client when the server
+   * says it is a cluster node. When Redis cannot be reached in time the store starts anyway (not ready,
+   * reconnecting in the background), assuming a single server.
+   */
   static async connect(options: RedisStoreOptions): Promise<RedisWorkflowStore> {
     const log = options.logger.child({ component: 'redis' });
-    const redis = new Redis(options.url, connectionOptions(options));
-    watchConnection(redis, log, 'commands');
-    const store = new RedisWorkflowStore(redis, options);
-    const ready = await waitUntilReady(redis, options.connectWaitMs ?? 5000);
-    if (!ready) log.warn('Redis is not reachable yet; starting anyway (not ready) and reconnecting in the background');
-    return store;
+    const wait = options.connectWaitMs ?? 5000;
+    let client = openClient(options, 'commands', false);
+    watchConnection(client, log, 'commands');
+    let cluster = false;
+    if (!(await waitUntilReady(client, wait))) {
+      log.warn('Redis is not reachable yet; starting anyway (not ready) and reconnecting in the background');
+    } else if (await isClusterNode(client).catch(() => false)) {
+      client.disconnect();
+      cluster = true;
+      client = openClient(options, 'commands', true);
+      watchConnection(client, log, 'commands');
+      if (!(await waitUntilReady(client, wait))) log.warn('Redis Cluster is not ready yet; starting anyway');
+    }
+    return new RedisWorkflowStore(client, options, cluster);
   }
 
   async create(workflow: NewWorkflow): Promise<void> {
@@ -270,14 +284,7 @@ export class RedisWorkflowStore implements WorkflowStore {
   private ensureSubscriber(): void {
     if (this.subscriber || this.closing) return;
     const log = this.options.logger.child({ component: 'redis-subscriber' });
-    // The offline queue stays on and unlimited in retries here: it only ever holds the one SUBSCRIBE, which
-    // must survive a Redis that is down when the first listener arrives. ioredis re-subscribes on reconnect.
-    const sub = new Redis(this.options.url, {
-      ...connectionOptions(this.options),
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-      commandTimeout: undefined,
-    });
+    const sub = openClient(this.options, 'subscriber', this.cluster);
     watchConnection(sub, log, 'subscriber');
     sub.on('message', (_channel: string, message: string) => this.deliver(message));
     sub.subscribe(this.keys.changes).catch((err: unknown) => log.warn({ err }, 'subscribe failed'));
@@ -299,49 +306,4 @@ export class RedisWorkflowStore implements WorkflowStore {
       }
     }
   }
-}
-
-function connectionOptions(options: RedisStoreOptions): RedisOptions {
-  return {
-    // Fail fast instead of queueing: requests answer 503 at once while Redis is away.
-    enableOfflineQueue: false,
-    // In-flight commands fail as soon as the connection drops rather than being retried later.
-    maxRetriesPerRequest: 0,
-    // A command whose answer was lost may have run: never re-send it behind the caller's back.
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: options.commandTimeoutMs,
-    connectTimeout: Math.max(1000, options.commandTimeoutMs),
-    // Reconnect forever, backing off to at most 2 s between attempts.
-    retryStrategy: (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
-    lazyConnect: false,
-  };
-}
-
-/** Logs connection changes once per transition, not once per failed reconnect attempt. */
-function watchConnection(conn: Redis, log: Logger, role: string): void {
-  let down = false;
-  conn.on('error', (err: Error) => {
-    if (!down) log.warn({ role, err: { message: err.message } }, 'Redis connection error');
-    down = true;
-  });
-  conn.on('ready', () => {
-    if (down) log.info({ role }, 'Redis connection restored');
-    down = false;
-  });
-}
-
-function waitUntilReady(conn: Redis, timeoutMs: number): Promise<boolean> {
-  if (conn.status === 'ready') return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      conn.off('ready', onReady);
-      resolve(false);
-    }, timeoutMs);
-    timer.unref();
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    conn.once('ready', onReady);
-  });
 }

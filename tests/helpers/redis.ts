@@ -144,3 +144,59 @@ export async function useRedis(): Promise<TestRedis> {
     },
   };
 }
+
+const hasRedisCli = spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
+/** True when a private three-node Redis Cluster can be started (redis-server and redis-cli on PATH). */
+export const privateClusterAvailable = hasRedisServer && hasRedisCli;
+
+export interface PrivateCluster {
+  /** The URL of one node; the store discovers the rest. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A private Redis Cluster of three masters on free ports, with every slot assigned and the state ok. */
+export async function startPrivateCluster(): Promise<PrivateCluster> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dm-cluster-'));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const nodes = ports.map((port) => {
+    const proc = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+        '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000'],
+      { stdio: 'ignore' },
+    );
+    return { port, proc };
+  });
+  const stop = async () => {
+    await Promise.all(
+      nodes.map(({ proc }) => {
+        if (proc.exitCode !== null) return undefined;
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGKILL');
+        return exited;
+      }),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const { port, proc } of nodes) await waitForPing(port, proc);
+    const create = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const states = ports.map((p) => spawnSync('redis-cli', ['-p', String(p), 'cluster', 'info'], { encoding: 'utf8' }).stdout);
+      if (states.every((s) => s.includes('cluster_state:ok'))) break;
+      if (Date.now() > deadline) throw new Error('the private Redis Cluster did not reach cluster_state:ok');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `redis://127.0.0.1:${ports[0]}`, stop };
+}

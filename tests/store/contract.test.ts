@@ -4,10 +4,10 @@ import type { NewWorkflow, WorkflowChange, WorkflowStore } from '../../src/store
 import type { Exhibit, LogEntry, Section, WorkflowStatus } from '../../src/workflow/types.js';
 import { waitFor } from '../helpers/app.js';
 import { noticeIfSkipped } from '../helpers/redis.js';
-import { memoryHarness, redisHarness, type StoreHarness, type StoreUnderTest } from './harness.js';
+import { memoryHarness, redisClusterHarness, redisHarness, type StoreHarness, type StoreUnderTest } from './harness.js';
 
-const harnesses = [memoryHarness(), redisHarness()];
-noticeIfSkipped(harnesses.every((h) => h.available), 'the Redis half of the store contract suite');
+const harnesses = [memoryHarness(), redisHarness(), redisClusterHarness()];
+for (const h of harnesses) noticeIfSkipped(h.available, `the store contract suite on ${h.name}`);
 
 const T0 = '2026-01-01T00:00:00.000Z';
 
@@ -438,11 +438,25 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
   });
 
   describe('subscribe', () => {
+    /**
+     * Redis delivers through pub/sub, which does not replay: a change published before the subscription is
+     * in place is not seen. Write to a probe workflow until a change comes through.
+     */
+    async function untilListening(seen: WorkflowChange[]) {
+      const probe = await created();
+      await waitFor(
+        async () => {
+          await store.appendLog(probe, log('probe'));
+          return seen.some((c) => c.thread_id === probe);
+        },
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
+    }
+
     it('reports every committed change with its kind and version, until unsubscribed', async () => {
       const seen: WorkflowChange[] = [];
       const stop = store.subscribe((c) => seen.push(c));
-      // Redis delivers through pub/sub: give the subscription a moment to be in place.
-      await new Promise((r) => setTimeout(r, harness.name === 'redis' ? 200 : 0));
+      await untilListening(seen);
       const id = await created();
       await store.appendLog(id, log('x'));
       await store.putExhibit(id, exhibit('a'));
@@ -463,13 +477,14 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
       stop();
       const other = await created();
       await store.appendLog(other, log('after'));
-      await new Promise((r) => setTimeout(r, harness.name === 'redis' ? 200 : 0));
+      await new Promise((r) => setTimeout(r, harness.name === 'memory' ? 0 : 200));
       expect(seen.some((c) => c.thread_id === other)).toBe(false);
     });
 
     it('a failed write announces nothing', async () => {
       const seen: WorkflowChange[] = [];
       const stop = store.subscribe((c) => seen.push(c));
+      await untilListening(seen);
       const id = await created('paused');
       await store.transition(id, { from: ['generating'], to: 'paused', at: Date.now() });
       await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 'nobody' });

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
 import { RedisWorkflowStore } from '../../src/store/redis-store.js';
 import type { WorkflowStore } from '../../src/store/workflow-store.js';
-import { redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
+import { privateClusterAvailable, redisAvailable, startPrivateCluster, useRedis, type PrivateCluster, type TestRedis } from '../helpers/redis.js';
 
 export interface StoreUnderTest {
   store: WorkflowStore;
@@ -12,7 +12,7 @@ export interface StoreUnderTest {
 
 /** One store implementation as the contract suite sees it. */
 export interface StoreHarness {
-  name: 'memory' | 'redis';
+  name: 'memory' | 'redis' | 'redis-cluster';
   available: boolean;
   setup(): Promise<void>;
   teardown(): Promise<void>;
@@ -62,6 +62,35 @@ export function redisHarness(): StoreHarness {
       const store = await RedisWorkflowStore.connect({
         url: redis.url,
         keyPrefix: redis.prefix,
+        ttlSeconds,
+        commandTimeoutMs: 2000,
+        logger: pino({ level: 'silent' }),
+      });
+      stores.push(store);
+      return { store, advance: sleep };
+    },
+  };
+}
+
+/** The Redis store on a private three-node Cluster: proves the scripts and reads stay inside one slot. */
+export function redisClusterHarness(): StoreHarness {
+  let cluster: PrivateCluster | null = null;
+  const stores: WorkflowStore[] = [];
+  return {
+    name: 'redis-cluster',
+    available: privateClusterAvailable,
+    async setup() {
+      cluster = await startPrivateCluster();
+    },
+    async teardown() {
+      await Promise.all(stores.map((s) => s.close()));
+      await cluster?.stop();
+    },
+    async make({ ttlSeconds = 3600 } = {}) {
+      if (!cluster) throw new Error('cluster harness not set up');
+      const store = await RedisWorkflowStore.connect({
+        url: cluster.url,
+        keyPrefix: 'contract:',
         ttlSeconds,
         commandTimeoutMs: 2000,
         logger: pino({ level: 'silent' }),
