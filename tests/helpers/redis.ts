@@ -50,6 +50,9 @@ export interface PrivateRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port (and data directory). */
   restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a server that accepts nothing and answers nothing (a hung host). */
+  freeze(): void;
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -83,6 +86,8 @@ export async function startPrivateRedis(options: { durable?: boolean } = {}): Pr
     port,
     kill,
     restart: launch,
+    freeze: () => child?.kill('SIGSTOP'),
+    thaw: () => child?.kill('SIGCONT'),
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });

@@ -91,6 +91,21 @@ describe.skipIf(!privateRedisAvailable)('Redis store when Redis goes away and co
     );
   });
 
+  it('answers with StoreUnavailableError instead of hanging when Redis stops answering, and recovers', async () => {
+    const wf = newWorkflow();
+    await store.create(wf);
+    server.freeze();
+    try {
+      await expect(store.getHead(wf.head.thread_id)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.appendLog(wf.head.thread_id, log('while frozen'))).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      server.thaw();
+    }
+    await waitFor(() => store.ping().then(() => true), { timeoutMs: 10_000, intervalMs: 100 });
+    expect(await store.getHead(wf.head.thread_id)).toMatchObject({ thread_id: wf.head.thread_id });
+  });
+
   it('starts even when Redis is unreachable, and becomes ready when it appears', async () => {
     await server.kill();
     const late = await RedisWorkflowStore.connect({
