@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import { v4 as uuidv4 } from 'uuid';
@@ -41,6 +42,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(exhibitRoutes(deps));
   app.use(pdfRoutes(deps));
   app.use(eventRoutes(deps));
+  // The dashboard (public/ beside src/ and dist/, so the same path works for both).
+  app.use(express.static(fileURLToPath(new URL('../public/', import.meta.url)), { index: 'index.html' }));
 
   app.use(notFoundHandler);
   app.use(errorHandler);
