@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { EventHub } from './events/event-hub.js';
 import type { ExhibitService } from './exhibits/exhibit-service.js';
+import type { Guards } from './http/guards/guards.js';
+import type { Idempotency } from './http/middleware/idempotency.js';
+import type { Metrics } from './metrics/metrics.js';
 import type { PdfService } from './pdf/pdf-service.js';
 import type { WorkflowStore } from './store/workflow-store.js';
 import type { PreviewService } from './workflow/preview.js';
@@ -20,4 +23,9 @@ export interface AppDeps {
   pdf: PdfService;
   /** Live SSE streams of workflow changes. */
   events: EventHub;
+  /** Prometheus metrics of this app (GET /metrics). */
+  metrics: Metrics;
+  /** State of the request guards (rate-limit counters, idempotency keys): memory or Redis. */
+  guards: Guards;
+  idempotency: Idempotency;
 }

@@ -27,6 +27,16 @@ const ConfigSchema = z
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).default(2_000),
     TRUST_PROXY: booleanFlag,
+    // Production readiness (README "Security and operations").
+    AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters (HS256 needs a 256-bit key)').optional(),
+    AUTH_JWT_ISSUER: z.string().min(1).optional(),
+    AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+    AUTH_CLOCK_SKEW_SECONDS: nonNegativeInt.max(600).default(30),
+    CORS_ORIGINS: z.string().optional(),
+    RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
+    RATE_LIMIT_MUTATING_MAX: nonNegativeInt.default(120),
+    RATE_LIMIT_READ_MAX: nonNegativeInt.default(600),
+    IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
   })
   .refine((c) => c.SECTION_DELAY_MIN_MS <= c.SECTION_DELAY_MAX_MS, {
     path: ['SECTION_DELAY_MIN_MS'],
@@ -53,6 +63,19 @@ export interface Config {
   shutdownTimeoutMs: number;
   redisCommandTimeoutMs: number;
   trustProxy: boolean;
+  /** Unset: the API is open. Set: every `/api` route needs an HS256 bearer token signed with it. */
+  authJwtSecret: string | undefined;
+  authJwtIssuer: string | undefined;
+  authJwtAudience: string | undefined;
+  authClockSkewSeconds: number;
+  /** Origins allowed by CORS; empty: no CORS headers (same origin only); `['*']`: any origin. */
+  corsOrigins: string[];
+  rateLimitWindowSeconds: number;
+  /** Per user (or IP when open) and window on the mutating endpoints; 0 turns the limit off. */
+  rateLimitMutatingMax: number;
+  /** Per user (or IP) and window on the reading `/api` endpoints (preview, events, files); 0: off. */
+  rateLimitReadMax: number;
+  idempotencyTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -100,5 +123,17 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,
+    authJwtSecret: e.AUTH_JWT_SECRET,
+    authJwtIssuer: e.AUTH_JWT_ISSUER,
+    authJwtAudience: e.AUTH_JWT_AUDIENCE,
+    authClockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS,
+    corsOrigins: (e.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+    rateLimitWindowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+    rateLimitMutatingMax: e.RATE_LIMIT_MUTATING_MAX,
+    rateLimitReadMax: e.RATE_LIMIT_READ_MAX,
+    idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
   };
 }

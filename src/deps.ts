@@ -3,6 +3,10 @@ import type { AppDeps } from './app-deps.js';
 import type { Config } from './config.js';
 import { EventHub } from './events/event-hub.js';
 import { ExhibitService } from './exhibits/exhibit-service.js';
+import { Guards } from './http/guards/guards.js';
+import { Idempotency } from './http/middleware/idempotency.js';
+import { instrumentStore } from './metrics/instrument-store.js';
+import { Metrics } from './metrics/metrics.js';
 import { PdfService } from './pdf/pdf-service.js';
 import { createStore } from './store/create-store.js';
 import type { WorkflowStore } from './store/workflow-store.js';
@@ -19,7 +23,9 @@ export interface DepsOverrides {
 
 /** The composition root: builds every collaborator from the configuration. */
 export async function createDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}): Promise<AppDeps> {
-  const store = overrides.store ?? (await createStore(config, logger));
+  const rawStore = overrides.store ?? (await createStore(config, logger));
+  const metrics = new Metrics(rawStore);
+  const store = instrumentStore(rawStore, metrics);
   const writer =
     overrides.writer ??
     new DefaultSectionWriter({ delayMinMs: config.sectionDelayMinMs, delayMaxMs: config.sectionDelayMaxMs });
@@ -39,15 +45,21 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const events = new EventHub({ store, logger, metadata: metadataSettings });
   const exhibits = new ExhibitService({ config, store, logger });
   const pdf = new PdfService({ config, store, logger });
+  pdf.onRender((event) => {
+    metrics.pdfRenders.inc();
+    metrics.pdfRenderSeconds.observe(event.ms / 1000);
+  });
+  const guards = new Guards(config, logger);
+  const idempotency = new Idempotency(guards.keys, { ttlSeconds: config.idempotencyTtlSeconds, prefix: guards.redisKey('idem') });
   service.onDelete(async (threadId) => preview.forget(threadId));
   service.onDelete((threadId) => exhibits.removeAll(threadId));
   service.onDelete((threadId) => pdf.remove(threadId));
-  return { config, logger, store, runner, service, preview, exhibits, pdf, events };
+  return { config, logger, store, runner, service, preview, exhibits, pdf, events, metrics, guards, idempotency };
 }
 
 /** Stops background work and closes the store; each step runs even when an earlier one fails. */
 export async function closeDeps(deps: AppDeps): Promise<void> {
-  for (const step of [() => deps.events.close(), () => deps.runner.close(), () => deps.store.close()]) {
+  for (const step of [() => deps.events.close(), () => deps.runner.close(), () => deps.store.close(), () => deps.guards.close()]) {
     try {
       await step();
     } catch (err) {

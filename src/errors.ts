@@ -15,7 +15,12 @@ export type ErrorCode =
   | 'EXHIBIT_BUSY'
   | 'STORE_UNAVAILABLE'
   | 'SHUTTING_DOWN'
-  | 'INTERNAL_ERROR';
+  | 'INTERNAL_ERROR'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'IDEMPOTENCY_IN_PROGRESS';
 
 export interface AppErrorOptions {
   status: number;

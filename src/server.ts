@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { closeDeps, createDeps } from './deps.js';
+import { logAuthMode } from './http/middleware/auth.js';
 import { createLogger } from './logger.js';
 
 function readConfig(): Config {
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     { port, host: config.host, store: config.redisUrl ? 'redis' : 'memory' },
     `Document Monitor API listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`,
   );
+  logAuthMode(config, logger);
   deps.runner.startRecovery();
   deps.pdf.warmUp();
 

@@ -53,10 +53,13 @@ export class WorkflowService {
     return { thread_id };
   }
 
-  /** The head of an existing workflow; 404 for unknown and malformed ids alike. */
-  async require(threadId: string): Promise<WorkflowHead> {
+  /**
+   * The head of an existing workflow; 404 for unknown and malformed ids alike. With `userId`, a workflow
+   * of another user is "not found" too (not 403), so ids cannot be probed.
+   */
+  async require(threadId: string, userId?: string): Promise<WorkflowHead> {
     const head = isThreadId(threadId) ? await this.store.getHead(threadId) : null;
-    if (!head) throw threadNotFound(threadId);
+    if (!head || (userId !== undefined && head.user_id !== userId)) throw threadNotFound(threadId);
     return head;
   }
 

@@ -74,7 +74,11 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
   }
   const known = toHttpError(err);
   const http = known ?? { status: 500, code: 'INTERNAL_ERROR', detail: 'Internal server error', headers: {} };
+  // Read by the metrics middleware (upload rejections by reason).
+  res.locals.errorCode = http.code;
   if (!known) req.log.error({ err }, 'unhandled error');
   else if (http.status >= 500) req.log.warn({ err: { message: String((err as Error).message), code: http.code } }, 'request failed');
+  // A handler may have described a file before failing (e.g. a 416 from sendFile): the error is JSON, inline.
+  for (const name of ['Content-Type', 'Content-Disposition', 'ETag', 'Last-Modified']) res.removeHeader(name);
   res.status(http.status).set(http.headers).json({ detail: http.detail, code: http.code });
 };

@@ -2,16 +2,25 @@ import { Router } from 'express';
 import { threadNotFound } from '../../errors.js';
 import { isThreadId } from '../../workflow/service.js';
 import type { AppDeps } from '../../app-deps.js';
+import { bindBodyUser, userOf } from '../middleware/auth.js';
+import { idempotencyKeyOf } from '../middleware/idempotency.js';
 import { jsonBody } from '../middleware/json-body.js';
 import { parsedBody, validateBody } from '../middleware/validate.js';
 import { StartBodySchema } from '../schemas.js';
 
-export function workflowRoutes({ service, preview }: AppDeps): Router {
+export function workflowRoutes({ service, preview, idempotency, metrics }: AppDeps): Router {
   const router = Router();
 
-  router.post('/api/generate-petition', jsonBody, validateBody(StartBodySchema), async (_req, res) => {
+  router.post('/api/generate-petition', jsonBody, bindBodyUser, validateBody(StartBodySchema), async (req, res) => {
     const body = parsedBody(res.locals, StartBodySchema);
-    const { thread_id } = await service.start(body);
+    const key = idempotencyKeyOf(req);
+    const { thread_id, replayed } = key
+      ? await idempotency.run(userOf(res) ?? body.user_id, key, body, () => service.start(body))
+      : { ...(await service.start(body)), replayed: false };
+    if (replayed) {
+      metrics.idempotentReplays.inc();
+      res.set('Idempotent-Replayed', 'true');
+    }
     res
       .location(`/api/document/preview/${thread_id}`)
       .json({ thread_id, status: 'generating', message: `Document generation started for case ${body.case_id}` });

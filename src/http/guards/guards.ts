@@ -1,0 +1,70 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Store } from 'express-rate-limit';
+import { RedisStore } from 'rate-limit-redis';
+import type { Config } from '../../config.js';
+import { connectGuardsRedis, MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './key-value.js';
+
+/**
+ * rate-limit-redis loads its scripts once, at start; a Redis that is down then would leave it failing
+ * forever. Reloading them after any failure lets it recover with Redis.
+ */
+class RecoveringRedisStore extends RedisStore {
+  override async increment(key: string) {
+    try {
+      return await super.increment(key);
+    } catch (err) {
+      this.incrementScriptSha = this.loadIncrementScript();
+      this.incrementScriptSha.catch(() => undefined);
+      throw err;
+    }
+  }
+
+  override async get(key: string) {
+    try {
+      return await super.get(key);
+    } catch (err) {
+      this.getScriptSha = this.loadGetScript();
+      this.getScriptSha.catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+/** Where request guards keep their state: Redis (shared by every process) when `REDIS_URL` is set. */
+export class Guards {
+  readonly keys: KeyValueStore;
+  private readonly redis: Redis | null;
+
+  constructor(private readonly config: Config, logger: Logger) {
+    this.redis = config.redisUrl ? connectGuardsRedis(config.redisUrl, config.redisCommandTimeoutMs, logger) : null;
+    this.keys = this.redis ? new RedisKeyValueStore(this.redis) : new MemoryKeyValueStore();
+  }
+
+  /** Key prefix of guard state in Redis, beside the workflow keys. */
+  redisKey(kind: string): string {
+    return `${this.config.redisKeyPrefix}${kind}:`;
+  }
+
+  /** A fresh counter store for one limiter (express-rate-limit refuses to share one); memory when undefined. */
+  rateLimitStore(name: string): Store | undefined {
+    const redis = this.redis;
+    if (!redis) return undefined;
+    const store = new RecoveringRedisStore({
+      prefix: this.redisKey(`rl:${name}`),
+      sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<number | string>,
+    });
+    return store;
+  }
+
+  async close(): Promise<void> {
+    await this.keys.close();
+    if (this.redis) {
+      try {
+        await this.redis.quit();
+      } catch {
+        this.redis.disconnect();
+      }
+    }
+  }
+}

@@ -1,0 +1,289 @@
+import type { z } from 'zod';
+import { StartBodySchema } from '../schemas.js';
+import {
+  ErrorBodySchema,
+  HealthSchema,
+  PauseResponseSchema,
+  PreviewSchema,
+  ReadySchema,
+  ResumeResponseSchema,
+  StartResponseSchema,
+  UploadFormSchema,
+  UploadResponseSchema,
+} from './response-schemas.js';
+
+/**
+ * How a route is protected: `mutating` and `read` routes are under `/api` (bearer token when auth is on,
+ * ownership of the thread in the path, their own rate limit); `public` routes are neither.
+ */
+export type RouteKind = 'mutating' | 'read' | 'public';
+
+/** Named schemas, published under `components.schemas`; `io` picks the input (request) or output view. */
+export const COMPONENTS = {
+  StartRequest: { schema: StartBodySchema, io: 'input' },
+  StartResponse: { schema: StartResponseSchema, io: 'output' },
+  Preview: { schema: PreviewSchema, io: 'output' },
+  PauseResponse: { schema: PauseResponseSchema, io: 'output' },
+  ResumeResponse: { schema: ResumeResponseSchema, io: 'output' },
+  UploadForm: { schema: UploadFormSchema, io: 'input' },
+  UploadResponse: { schema: UploadResponseSchema, io: 'output' },
+  Error: { schema: ErrorBodySchema, io: 'output' },
+  Health: { schema: HealthSchema, io: 'output' },
+  Ready: { schema: ReadySchema, io: 'output' },
+} as const satisfies Record<string, { schema: z.ZodType; io: 'input' | 'output' }>;
+
+export type ComponentName = keyof typeof COMPONENTS;
+
+export interface ResponseSpec {
+  description: string;
+  /** A JSON body of this component. */
+  json?: ComponentName;
+  /** A non-JSON body: media type and a plain schema. */
+  media?: { type: string; schema: Record<string, unknown> };
+  /** Response headers; `optional` ones are sent only in some cases. */
+  headers?: Record<string, { text: string; optional?: boolean }>;
+  /** Error codes this status carries, listed in the description. */
+  codes?: string[];
+}
+
+export interface Operation {
+  method: 'get' | 'post' | 'delete';
+  /** OpenAPI path template (`{param}`). */
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  kind: RouteKind;
+  params?: Record<string, string>;
+  body?: { type: 'application/json' | 'multipart/form-data'; schema: ComponentName };
+  /** Also accepts the `Idempotency-Key` header. */
+  idempotent?: boolean;
+  responses: Record<number, ResponseSpec>;
+}
+
+const THREAD = { thread_id: 'Workflow id (UUID v4) returned by generate-petition' };
+const err = (description: string, ...codes: string[]): ResponseSpec => ({ description, json: 'Error', codes });
+const notFound = err('Unknown thread (malformed ids and workflows of another user included)', 'THREAD_NOT_FOUND');
+const unavailable = err('The store cannot be reached; retry after Retry-After', 'STORE_UNAVAILABLE', 'SHUTTING_DOWN');
+const internal = err('Unexpected failure; never carries internal details', 'INTERNAL_ERROR');
+const binary = (type: string) => ({ type, schema: { type: 'string', contentMediaType: type } });
+
+/** Every endpoint the service answers. Routes, docs, metrics labels and the ownership check all use it. */
+export const OPERATIONS: Operation[] = [
+  {
+    method: 'post',
+    path: '/api/generate-petition',
+    operationId: 'generatePetition',
+    summary: 'Start generating a document',
+    tag: 'workflows',
+    kind: 'mutating',
+    body: { type: 'application/json', schema: 'StartRequest' },
+    idempotent: true,
+    responses: {
+      200: {
+        description: 'Started (or, for a repeated Idempotency-Key, the workflow the first request started)',
+        json: 'StartResponse',
+        headers: {
+          Location: { text: 'The preview URL' },
+          'Idempotent-Replayed': { text: '"true" when this answers a repeated key', optional: true },
+        },
+      },
+      400: err('Body fails the schema (the field is named) or is not JSON', 'VALIDATION_ERROR', 'INVALID_JSON'),
+      403: err('user_id differs from the token subject', 'FORBIDDEN'),
+      409: err('A request with this Idempotency-Key is still being processed', 'IDEMPOTENCY_IN_PROGRESS'),
+      413: err('Body over 64 KiB', 'PAYLOAD_TOO_LARGE'),
+      415: err('Body is not application/json', 'UNSUPPORTED_MEDIA_TYPE'),
+      422: err('This Idempotency-Key was used with a different body', 'IDEMPOTENCY_KEY_REUSED'),
+      500: internal,
+      503: unavailable,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/document/preview/{thread_id}',
+    operationId: 'getPreview',
+    summary: 'Live preview of a workflow (poll it; send If-None-Match)',
+    tag: 'workflows',
+    kind: 'read',
+    params: THREAD,
+    responses: {
+      200: { description: 'The current state', json: 'Preview', headers: { ETag: { text: 'Validator for If-None-Match' }, 'Cache-Control': { text: 'no-cache' } } },
+      304: { description: 'Unchanged since the ETag sent in If-None-Match' },
+      404: notFound,
+      500: internal,
+      503: unavailable,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/document/events/{thread_id}',
+    operationId: 'streamEvents',
+    summary: 'Server-sent events of one workflow (Last-Event-ID resumes)',
+    tag: 'workflows',
+    kind: 'read',
+    params: THREAD,
+    responses: {
+      200: { description: 'An event stream', media: { type: 'text/event-stream', schema: { type: 'string' } } },
+      404: notFound,
+      500: internal,
+      503: unavailable,
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/pause/{thread_id}',
+    operationId: 'pause',
+    summary: 'Pause a generating workflow',
+    tag: 'workflows',
+    kind: 'mutating',
+    params: THREAD,
+    responses: {
+      200: { description: 'Paused', json: 'PauseResponse' },
+      400: err("Not in status 'generating'", 'INVALID_STATE'),
+      404: notFound,
+      500: internal,
+      503: unavailable,
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/resume/{thread_id}',
+    operationId: 'resume',
+    summary: 'Resume a paused workflow',
+    tag: 'workflows',
+    kind: 'mutating',
+    params: THREAD,
+    responses: {
+      200: { description: 'Generating again', json: 'ResumeResponse' },
+      400: err("Not in status 'paused'", 'INVALID_STATE'),
+      404: notFound,
+      500: internal,
+      503: unavailable,
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/document/{thread_id}',
+    operationId: 'deleteDocument',
+    summary: 'Stop and remove a workflow, its exhibits and its PDF',
+    tag: 'workflows',
+    kind: 'mutating',
+    params: THREAD,
+    responses: { 204: { description: 'Removed' }, 404: notFound, 500: internal, 503: unavailable },
+  },
+  {
+    method: 'post',
+    path: '/api/upload-exhibit/{thread_id}',
+    operationId: 'uploadExhibit',
+    summary: 'Attach an evidence file (replaces an exhibit with the same id)',
+    tag: 'exhibits',
+    kind: 'mutating',
+    params: THREAD,
+    body: { type: 'multipart/form-data', schema: 'UploadForm' },
+    responses: {
+      200: { description: 'Stored', json: 'UploadResponse' },
+      400: err('Missing or invalid exhibit_id, no file, several files, malformed form', 'VALIDATION_ERROR'),
+      404: notFound,
+      413: err('File over MAX_UPLOAD_BYTES', 'FILE_TOO_LARGE'),
+      415: err('Not multipart, or content not accepted', 'UNSUPPORTED_MEDIA_TYPE', 'UNSUPPORTED_FILE_TYPE'),
+      500: internal,
+      503: err('Another upload of this exhibit holds it, or the store is unavailable', 'EXHIBIT_BUSY', 'STORE_UNAVAILABLE'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/exhibits/{thread_id}/{stored_name}',
+    operationId: 'getExhibit',
+    summary: 'Download an uploaded exhibit (Range requests work)',
+    tag: 'exhibits',
+    kind: 'read',
+    params: { ...THREAD, stored_name: 'The last segment of the exhibit file_path' },
+    responses: {
+      200: { description: 'The file, with its recorded type (the exhibit mime_type)', media: binary('*/*') },
+      206: { description: 'Part of the file', media: binary('*/*') },
+      304: { description: 'Not modified' },
+      404: err('Not a recorded exhibit of that thread', 'NOT_FOUND', 'THREAD_NOT_FOUND'),
+      416: err('Range not satisfiable', 'VALIDATION_ERROR'),
+      500: internal,
+      503: unavailable,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/download-petition-pdf/{thread_id}',
+    operationId: 'downloadPdf',
+    summary: 'The finished document as a PDF',
+    tag: 'documents',
+    kind: 'read',
+    params: THREAD,
+    responses: {
+      200: { description: 'The PDF (attachment)', media: binary('application/pdf'), headers: { 'Content-Disposition': { text: 'attachment; filename="<document_type>_<thread_id>.pdf"' } } },
+      206: { description: 'Part of the PDF', media: binary('application/pdf') },
+      304: { description: 'Not modified' },
+      400: err('Generation not completed yet', 'NOT_COMPLETED'),
+      404: notFound,
+      416: err('Range not satisfiable', 'VALIDATION_ERROR'),
+      500: internal,
+      503: unavailable,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/openapi.json',
+    operationId: 'getOpenApi',
+    summary: 'This document (public, also when auth is on)',
+    tag: 'operations',
+    kind: 'public',
+    responses: { 200: { description: 'OpenAPI 3.1', media: { type: 'application/json', schema: { type: 'object' } } } },
+  },
+  {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'health',
+    summary: 'The process is up',
+    tag: 'operations',
+    kind: 'public',
+    responses: { 200: { description: 'Up', json: 'Health' } },
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'ready',
+    summary: 'The store is reachable',
+    tag: 'operations',
+    kind: 'public',
+    responses: { 200: { description: 'Ready', json: 'Ready' }, 503: unavailable },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    summary: 'Prometheus metrics',
+    tag: 'operations',
+    kind: 'public',
+    responses: { 200: { description: 'Prometheus text format', media: { type: 'text/plain', schema: { type: 'string' } } } },
+  },
+  {
+    method: 'get',
+    path: '/docs',
+    operationId: 'docs',
+    summary: 'Interactive API documentation (Swagger UI, no network needed)',
+    tag: 'operations',
+    kind: 'public',
+    responses: { 200: { description: 'HTML page', media: { type: 'text/html', schema: { type: 'string' } } } },
+  },
+];
+
+const templateRegex = (template: string) =>
+  new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}$`);
+
+const MATCHERS = OPERATIONS.map((op) => ({ op, regex: templateRegex(op.path) }));
+
+/** The operation a request addresses, if any; bounded labels for metrics and the rate-limit choice. */
+export function findOperation(method: string, path: string): Operation | undefined {
+  const m = method.toLowerCase() === 'head' ? 'get' : method.toLowerCase();
+  return MATCHERS.find(({ op, regex }) => op.method === m && regex.test(path))?.op;
+}
+
+/** Express route syntax of an OpenAPI template: `{thread_id}` -> `:thread_id`. */
+export const expressPath = (template: string) => template.replace(/\{([^}]+)\}/g, ':$1');
