@@ -3,10 +3,16 @@ import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import { v4 as uuidv4 } from 'uuid';
 import type { AppDeps } from './app-deps.js';
+import { authenticate, requireOwnThread } from './http/middleware/auth.js';
 import { errorHandler, notFoundHandler } from './http/middleware/errors.js';
+import { requestMetrics } from './http/middleware/metrics.js';
+import { rateLimits } from './http/middleware/rate-limit.js';
+import { corsPolicy, securityHeaders } from './http/middleware/security.js';
+import { docsRoutes } from './http/routes/docs.js';
 import { eventRoutes } from './http/routes/events.js';
 import { exhibitRoutes } from './http/routes/exhibits.js';
 import { healthRoutes } from './http/routes/health.js';
+import { metricsRoutes } from './http/routes/metrics.js';
 import { pdfRoutes } from './http/routes/pdf.js';
 import { workflowRoutes } from './http/routes/workflows.js';
 
@@ -37,7 +43,21 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
+  app.use(requestMetrics(deps.metrics));
+  app.use(securityHeaders(deps.config));
+  const cors = corsPolicy(deps.config);
+  if (cors) app.use(cors);
+  // Order matters: who the user is, then their rate budget, then (a store read) whether the thread is theirs.
+  const auth = authenticate(deps.config);
+  if (auth) app.use('/api', auth);
+  const limits = rateLimits(deps.config, deps.guards, deps.metrics, deps.logger);
+  if (limits) app.use('/api', limits);
+  const own = requireOwnThread(deps.config, deps.service);
+  if (own) app.use(own);
+
   app.use(healthRoutes(deps));
+  app.use(metricsRoutes(deps));
+  app.use(docsRoutes(deps));
   app.use(workflowRoutes(deps));
   app.use(exhibitRoutes(deps));
   app.use(pdfRoutes(deps));

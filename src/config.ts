@@ -99,7 +99,8 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? 'config');
-        const got = cleaned[name];
+        // A secret's value never appears in the message (it goes to stderr and logs).
+        const got = name === 'AUTH_JWT_SECRET' ? undefined : cleaned[name];
         return `${name}: ${issue.message}${got === undefined ? '' : ` (got "${got}")`}`;
       }),
     );
