@@ -68,6 +68,9 @@ describe.skipIf(!redisAvailable)('SIGTERM and restart', () => {
     const done = await waitUntilCompleted(restarted.url, id);
     expect(restarted.holdsLease(id)).toBe(true);
     expectEachSectionOnce(done);
+    // It shares the key prefix with the next test: it must not be a third process there.
+    restarted.signal('SIGTERM');
+    expect(await restarted.exited).toBe(0);
   }, 60_000);
 
   it('another running process continues at once, without waiting for the lease to expire', async () => {

@@ -382,12 +382,13 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
 
     it('stays held while it is renewed', async () => {
       const id = await created();
-      await store.acquireLease(id, 'a', 300);
+      // Margins wide enough for a busy machine: renewed every 400 ms, 1.6 s in all, beyond the 1.5 s lease.
+      await store.acquireLease(id, 'a', 1500);
       for (let i = 0; i < 4; i++) {
-        await sut.advance(150);
-        expect(await store.renewLease(id, 'a', 300)).toBe(true);
+        await sut.advance(400);
+        expect(await store.renewLease(id, 'a', 1500)).toBe(true);
       }
-      expect(await store.acquireLease(id, 'b', 300)).toBe(false);
+      expect(await store.acquireLease(id, 'b', 1500)).toBe(false);
     });
   });
 
