@@ -7,6 +7,29 @@ import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { pdf } from '../exhibits/fixtures.js';
 import { artifact, browserTestsRun, contrast, launch, serve, type Served } from './browser.js';
 
+/*
+ * The callbacks given to page.evaluate run inside the browser. The test program is compiled without the DOM
+ * library (it is Node code), so the little of the DOM those callbacks use is declared here, in this module only.
+ * Casts only: a helper function defined here would not exist in the page.
+ */
+interface PageNode {
+  id: string;
+  tagName: string;
+  className: string;
+  hidden: boolean;
+  value: number;
+  offsetParent: unknown;
+  parentElement: PageNode | null;
+  labels?: { length: number };
+  getAttribute(name: string): string | null;
+}
+declare const document: {
+  getElementById(id: string): PageNode | null;
+  activeElement: PageNode | null;
+  documentElement: { scrollWidth: number };
+};
+declare function getComputedStyle(node: PageNode): { color: string; backgroundColor: string; outlineStyle: string };
+
 const PETITION = ['intro', 'background', 'awards', 'membership', 'publications'];
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/;
 
@@ -106,7 +129,7 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     await page.getByRole('button', { name: 'Upload exhibit' }).click();
     await progressSeen;
     await page.locator('#upload-message').filter({ hasText: 'Uploaded article in nature.pdf as exhibit 2.6.a.' }).waitFor();
-    expect(await page.locator('#upload-progress').evaluate((p) => (p as HTMLProgressElement).value)).toBe(100);
+    expect(await page.locator('#upload-progress').evaluate((p) => (p as unknown as PageNode).value)).toBe(100);
     const link = page.getByRole('link', { name: 'article in nature.pdf' });
     await link.waitFor();
     const href = await link.getAttribute('href');
@@ -260,7 +283,7 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
 
     // Every form control has a label.
     const unlabelled = await page.locator('input, select, textarea').evaluateAll((els) =>
-      els.filter((e) => (e as HTMLInputElement).labels?.length === 0 && !e.getAttribute('aria-label')).map((e) => e.id),
+      (els as unknown as PageNode[]).filter((e) => e.labels?.length === 0 && !e.getAttribute('aria-label')).map((e) => e.id),
     );
     expect(unlabelled).toEqual([]);
 
@@ -268,11 +291,11 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     const pairs = await page
       .locator('h1, h2, h3, label, .hint, .badge, button:not(:disabled), .log-time, .log-level, .connection, .stats dt, .section-body p')
       .evaluateAll((els) =>
-        els
-          .filter((e) => (e as HTMLElement).offsetParent !== null)
+        (els as unknown as PageNode[])
+          .filter((e) => e.offsetParent !== null)
           .map((e) => {
             let bg = 'rgba(0, 0, 0, 0)';
-            for (let n: Element | null = e; n && /rgba\(.*, 0\)|transparent/.test(bg); n = n.parentElement) {
+            for (let n: PageNode | null = e; n && /rgba\(.*, 0\)|transparent/.test(bg); n = n.parentElement) {
               bg = getComputedStyle(n).backgroundColor;
             }
             return { what: `${e.tagName}.${e.className}`, fg: getComputedStyle(e).color, bg };
@@ -284,7 +307,7 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
 
     // The focus ring is visible.
     await page.locator('#pause-button').focus();
-    expect(await page.locator('#pause-button').evaluate((b) => getComputedStyle(b).outlineStyle)).not.toBe('none');
+    expect(await page.locator('#pause-button').evaluate((b) => getComputedStyle(b as unknown as PageNode).outlineStyle)).not.toBe('none');
   });
 });
 
