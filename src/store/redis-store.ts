@@ -4,7 +4,19 @@ import { decodeHead, encodeHead } from './redis/codec.js';
 import { isClusterNode, openClient, waitUntilReady, watchConnection, type RedisClient } from './redis/connection.js';
 import { guarded } from './redis/errors.js';
 import { KeySpace } from './redis/keys.js';
-import { ALL_SCRIPTS, type ScriptDef, acquireLease2, appendLog6, create6, delete6, putExhibit6, releaseLease1, renewLease2, transition6, updateSection6 } from './redis/scripts.js';
+import {
+  ALL_SCRIPTS,
+  acquireLease2,
+  appendLog6,
+  create6,
+  delete6,
+  putExhibit6,
+  releaseLease1,
+  renewLease2,
+  transition6,
+  updateSection6,
+  type ScriptDef,
+} from './redis/scripts.js';
 import {
   MAX_LOGS_KEPT,
   type NewWorkflow,
@@ -39,7 +51,6 @@ type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
  * reconnect loop that never gives up. Every such failure surfaces as `StoreUnavailableError`.
  */
 export class RedisWorkflowStore implements WorkflowStore {
-  private readonly keys: KeySpace;
   private readonly ttlMs: number;
   private readonly listeners = new Set<(change: WorkflowChange) => void>();
   private subscriber: RedisClient | null = null;
@@ -47,11 +58,11 @@ export class RedisWorkflowStore implements WorkflowStore {
 
   private constructor(
     private readonly redis: RedisClient,
+    private readonly keys: KeySpace,
     private readonly options: RedisStoreOptions,
     /** Detected at start: the server at REDIS_URL runs in cluster mode. */
     private readonly cluster: boolean,
   ) {
-    this.keys = new KeySpace(options.keyPrefix);
     this.ttlMs = options.ttlSeconds * 1000;
     for (const def of ALL_SCRIPTS) redis.defineCommand(def.name, { numberOfKeys: def.numberOfKeys, lua: def.lua });
   }
@@ -62,6 +73,7 @@ export class RedisWorkflowStore implements WorkflowStore {
    * reconnecting in the background), assuming a single server.
    */
   static async connect(options: RedisStoreOptions): Promise<RedisWorkflowStore> {
+    const keys = new KeySpace(options.keyPrefix);
     const log = options.logger.child({ component: 'redis' });
     const wait = options.connectWaitMs ?? 5000;
     let client = openClient(options, 'commands', false);
@@ -76,7 +88,7 @@ export class RedisWorkflowStore implements WorkflowStore {
       watchConnection(client, log, 'commands');
       if (!(await waitUntilReady(client, wait))) log.warn('Redis Cluster is not ready yet; starting anyway');
     }
-    return new RedisWorkflowStore(client, options, cluster);
+    return new RedisWorkflowStore(client, keys, options, cluster);
   }
 
   async create(workflow: NewWorkflow): Promise<void> {

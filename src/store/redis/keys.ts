@@ -25,6 +25,8 @@ export class KeySpace {
   readonly changes: string;
 
   constructor(readonly prefix: string) {
+    // Redis hashes the first {...} of a key: braces in the prefix would replace the thread id as hash tag.
+    if (/[{}]/.test(prefix)) throw new Error(`REDIS_KEY_PREFIX must not contain "{" or "}" (got "${prefix}")`);
     this.active = `${prefix}active`;
     this.changes = `${prefix}changes`;
   }
