@@ -51,6 +51,37 @@ async function setup(options: { heartbeatMs?: number; replayCapacity?: number } 
 }
 
 describe('EventHub', () => {
+  it('reads the workflow once per change however many clients watch it', async () => {
+    const id = await setup();
+    const sinks = Array.from({ length: 50 }, () => new FakeSink());
+    sinks.forEach((sink) => hub.attach(id, sink));
+    await waitFor(() => sinks.every((s) => s.text.includes('event: snapshot')));
+    let reads = 0;
+    const get = store.get.bind(store);
+    store.get = (...args) => {
+      reads++;
+      return get(...args);
+    };
+    await store.appendLog(id, logEntry('info', 'one change'));
+    await waitFor(() => sinks.every((s) => s.text.includes('one change')));
+    expect(reads).toBe(1);
+    expect(hub.stats()).toEqual({ clients: 50, threads: 1, subscribed: true });
+  });
+
+  it('drops the clients of a thread whose state cannot be read (store down); they reconnect later', async () => {
+    const id = await setup();
+    const sink = new FakeSink();
+    hub.attach(id, sink);
+    await waitFor(() => sink.text.includes('event: snapshot'));
+    store.get = async () => {
+      throw new Error('store unavailable');
+    };
+    await store.appendLog(id, logEntry('info', 'unreadable'));
+    await waitFor(() => sink.ended);
+    expect(sink.text).not.toContain('event: end');
+    expect(hub.stats()).toEqual({ clients: 0, threads: 0, subscribed: false });
+  });
+
   it('sends a heartbeat comment to every client on its interval, and stops its timer with the last client', async () => {
     const id = await setup({ heartbeatMs: 20 });
     const sink = new FakeSink();
