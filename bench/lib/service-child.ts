@@ -1,0 +1,149 @@
+// The service under test, in its own process so its RSS and event-loop delay are its own. It is built
+// exactly as src/server.ts builds it (createDeps + createApp) and listens on loopback; the parent drives
+// it over IPC for seeding and measurements only — nothing here is reachable over HTTP.
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { closeDeps, createDeps } from '../../src/deps.js';
+import { createLogger } from '../../src/logger.js';
+import { logEntry } from '../../src/workflow/logs.js';
+import { CASE_FACTS, benchExhibits } from './fixtures.js';
+import { Probe } from './probe.js';
+import { serveRpc } from './rpc.js';
+
+const probe = new Probe();
+const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' });
+const logger = config.logLevel === 'silent' ? pino({ level: 'silent' }) : createLogger(config);
+const deps = await createDeps(config, logger);
+const app = createApp(deps);
+const server = app.listen(0, '127.0.0.1');
+await new Promise<void>((resolve, reject) => {
+  server.once('listening', resolve);
+  server.once('error', reject);
+});
+deps.runner.startRecovery();
+// The PDF renderer warms up right after start (fonts); a server in service has long finished that.
+await new Promise((r) => setTimeout(r, 1500));
+const port = (server.address() as AddressInfo).port;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not reached within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
+
+/** A completed petition with `exhibits` exhibits and exactly `logs` log lines (needs 0 ms sections). */
+async function seed({ logs = 50, exhibits = 10 }: { logs?: number; exhibits?: number }): Promise<string> {
+  const { thread_id } = await deps.service.start({
+    case_id: `BENCH-${Date.now()}`,
+    user_id: 'bench@example.com',
+    document_type: 'petition',
+    case_facts: CASE_FACTS,
+  });
+  // Recorded as the upload endpoint records them, before the writer reaches the criteria that cite them.
+  for (const exhibit of benchExhibits(thread_id, exhibits)) {
+    await deps.store.putExhibit(thread_id, exhibit, logEntry('success', `Exhibit uploaded: ${exhibit.filename}`));
+  }
+  await waitUntil(async () => (await deps.store.getHead(thread_id))?.status === 'completed', 30_000);
+  const current = (await deps.store.get(thread_id))?.logs.length ?? 0;
+  for (let i = current; i < logs; i++) {
+    await deps.store.appendLog(thread_id, logEntry('info', `Reviewer note ${i + 1}: checked citations and exhibit references`));
+  }
+  return thread_id;
+}
+
+async function countCompleted(ids: string[]): Promise<number> {
+  let n = 0;
+  for (const id of ids) if ((await deps.store.getHead(id))?.status === 'completed') n++;
+  return n;
+}
+
+/** Heap bytes per stored completed workflow: `count` petitions generated through the real service. */
+async function heapPerWorkflow({ count, batch = 500 }: { count: number; batch?: number }) {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('start this child with --expose-gc');
+  const settle = async () => {
+    // Several rounds: weakly held objects (AbortSignal.any's bookkeeping) need more than one GC to go.
+    for (let i = 0; i < 6; i++) {
+      gc();
+      await sleep(100);
+    }
+    return process.memoryUsage().heapUsed;
+  };
+  const base = await settle();
+  const ids: string[] = [];
+  for (let done = 0; done < count; done += batch) {
+    const n = Math.min(batch, count - done);
+    const started = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        deps.service.start({
+          case_id: `MEM-${done + i}`,
+          user_id: 'bench@example.com',
+          document_type: 'petition',
+          case_facts: CASE_FACTS,
+        }),
+      ),
+    );
+    ids.push(...started.map((s) => s.thread_id));
+    await waitUntil(() => deps.runner.activeLoops === 0, 60_000);
+  }
+  const completed = await countCompleted(ids);
+  const stored = await settle();
+  for (const id of ids) await deps.preview.render(id);
+  const cached = await settle();
+  const sample = await deps.preview.render(ids[0] ?? '');
+  return {
+    count,
+    completed,
+    bytesPerWorkflow: (stored - base) / count,
+    previewJsonBytes: sample?.body?.length ?? 0,
+    // After one preview each: the cache added, and the section strings flattened by serialising them.
+    bytesWithPreviewPerWorkflow: (cached - base) / count,
+  };
+}
+
+/** Starts `count` petitions in-process (the capacity ramp-up), in batches spread over `spreadMs`. */
+async function startMany({ count, batches = 10, spreadMs = 5000 }: { count: number; batches?: number; spreadMs?: number }) {
+  const ids: string[] = [];
+  const per = Math.ceil(count / batches);
+  for (let b = 0; b < batches && ids.length < count; b++) {
+    const began = Date.now();
+    const n = Math.min(per, count - ids.length);
+    for (let i = 0; i < n; i++) {
+      const { thread_id } = await deps.service.start({
+        case_id: `CAP-${ids.length}`,
+        user_id: 'bench@example.com',
+        document_type: 'petition',
+        case_facts: CASE_FACTS,
+      });
+      ids.push(thread_id);
+    }
+    await sleep(Math.max(0, spreadMs / batches - (Date.now() - began)));
+  }
+  return ids;
+}
+
+serveRpc(
+  {
+    stats: () => ({ ...probe.stats(), activeLoops: deps.runner.activeLoops }),
+    resetEld: () => probe.resetEld(),
+    startPeak: () => probe.startPeak(),
+    stopPeak: () => probe.stopPeak(),
+    seed,
+    heapPerWorkflow,
+    activeLoops: () => deps.runner.activeLoops,
+    startMany,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeDeps(deps);
+      setImmediate(() => process.exit(0));
+    },
+  },
+  { port, pid: process.pid, store: config.redisUrl ? 'redis' : 'memory' },
+);

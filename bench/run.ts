@@ -1,0 +1,83 @@
+// `npm run bench`: starts everything on loopback, runs the scenarios, prints the table and writes it to
+// bench/results.md. Options: --quick (short windows, for development), --only=1,4 (scenario numbers),
+// --stores=memory (skip the Redis runs).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { BenchContext } from './lib/context.js';
+import { renderMarkdown } from './lib/report.js';
+import { capacityScenario } from './scenarios/capacity.js';
+import { memoryScenario } from './scenarios/memory.js';
+import { pdfScenario } from './scenarios/pdf.js';
+import { previewScenarios } from './scenarios/preview.js';
+import { uploadScenario } from './scenarios/upload.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').map(Number);
+const wanted = (n: number) => !only || only.includes(n);
+const stores = args.find((a) => a.startsWith('--stores='))?.slice('--stores='.length).split(',') ?? ['memory', 'redis'];
+
+/** Hard bound on the whole run: a hung child must not hang CI. */
+const HARD_LIMIT_MS = (quick ? 4 : 9) * 60_000;
+
+const steps: { numbers: number[]; store?: string; run: (ctx: BenchContext) => Promise<void> }[] = [
+  { numbers: [1, 3], run: (ctx) => previewScenarios(ctx, 'memory') },
+  { numbers: [2], store: 'redis', run: (ctx) => previewScenarios(ctx, 'redis') },
+  { numbers: [5], run: uploadScenario },
+  { numbers: [6], run: pdfScenario },
+  { numbers: [7], run: memoryScenario },
+  { numbers: [4], store: 'memory', run: (ctx) => capacityScenario(ctx, 'memory') },
+  { numbers: [4], store: 'redis', run: (ctx) => capacityScenario(ctx, 'redis') },
+];
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const ctx = new BenchContext({ quick });
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench: exceeded ${HARD_LIMIT_MS / 60_000} minutes, giving up\n`);
+    process.exit(2);
+  }, HARD_LIMIT_MS);
+  watchdog.unref();
+  const stop = () => {
+    void ctx.cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+
+  try {
+    for (const step of steps) {
+      if (!step.numbers.some(wanted) || (step.store && !stores.includes(step.store))) continue;
+      const t0 = Date.now();
+      process.stderr.write(`bench: scenario ${step.numbers.join('+')} ...\n`);
+      try {
+        await step.run(ctx);
+      } catch (err) {
+        ctx.rows.push({ scenario: `${step.numbers[0]} (failed)`, metric: 'error', service: String(err instanceof Error ? err.message : err).slice(0, 200) });
+        process.stderr.write(`bench: scenario ${step.numbers.join('+')} failed: ${String(err instanceof Error ? err.stack : err)}\n`);
+      }
+      process.stderr.write(`bench: scenario ${step.numbers.join('+')} took ${Math.round((Date.now() - t0) / 1000)} s\n`);
+    }
+  } finally {
+    const redis = ctx.redisDescription;
+    await ctx.cleanup();
+    ctx.notes.push(
+      'Load generator, simulated frontends, the service and (for Redis) redis-server share the same machine; the ratio to a baseline measured in the same run is the figure to compare across machines.',
+      `Redis: ${redis}.`,
+    );
+  }
+  const seconds = (Date.now() - started.getTime()) / 1000;
+  const mode = quick ? 'quick mode: short windows, not for quoting' : 'full run';
+  const markdown = renderMarkdown(ctx.rows.sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true })), ctx.notes, started, seconds, mode);
+  process.stdout.write(`${markdown}\n`);
+  const file = fileURLToPath(new URL(quick ? './.tmp/results-quick.md' : './results.md', import.meta.url));
+  mkdirSync(new URL('./.tmp/', import.meta.url), { recursive: true });
+  writeFileSync(file, markdown);
+  process.stderr.write(`bench: wrote ${file}\n`);
+  clearTimeout(HARD_LIMIT_MS as unknown as NodeJS.Timeout);
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${String(err instanceof Error ? err.stack : err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,255 @@
+import http from 'node:http';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { BenchContext, ServiceReady } from '../lib/context.js';
+import { Pollers } from '../lib/pollers.js';
+import { fmt } from '../lib/report.js';
+import type { Child } from '../lib/rpc.js';
+import type { ProcessStats } from '../lib/probe.js';
+import { CASE_FACTS } from '../lib/fixtures.js';
+
+const WORKFLOWS = 10_000;
+const FRONTENDS = 5_000;
+const POLL_MS = 2_000;
+const POOL = 256;
+
+const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts workflows over HTTP, at most `limit` requests in flight. */
+class Starter {
+  inFlight = 0;
+  started = 0;
+  failed = 0;
+  private readonly body = JSON.stringify({ case_id: 'CAP-1', user_id: 'bench@example.com', document_type: 'petition', case_facts: CASE_FACTS });
+
+  constructor(
+    private readonly port: number,
+    private readonly agent: http.Agent,
+    private readonly limit: number,
+  ) {}
+
+  async start(): Promise<string | null> {
+    while (this.inFlight >= this.limit) await sleep(2);
+    this.inFlight++;
+    try {
+      return await new Promise<string | null>((resolve) => {
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port: this.port,
+            method: 'POST',
+            path: '/api/generate-petition',
+            agent: this.agent,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(this.body) },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              if (res.statusCode !== 200) return resolve(null);
+              resolve((JSON.parse(Buffer.concat(chunks).toString()) as { thread_id: string }).thread_id);
+            });
+          },
+        );
+        req.on('error', () => resolve(null));
+        req.end(this.body);
+      }).then((id) => {
+        if (id) this.started++;
+        else this.failed++;
+        return id;
+      });
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
+
+/**
+ * Scenario 4: 10,000 petitions generating at once at the default 2–5 s per section — kept at that
+ * number for the whole window by starting a new one whenever one completes — while 5,000 simulated
+ * frontends poll one document each every 2 s (conditional requests, like a browser's cache). A frontend
+ * whose document completes starts a new one and watches that instead. Baseline: the same frontends
+ * polling the bare Express ceiling for the completed-petition payload, without any generation running.
+ */
+export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'redis'): Promise<void> {
+  const label = `4 Capacity, ${store} store`;
+  const windowS = ctx.quick ? 8 : store === 'memory' ? 40 : 35;
+  const redisEnv = store === 'redis' ? await ctx.redisEnv() : {};
+  if (!redisEnv) {
+    ctx.rows.push({ scenario: label, metric: 'skipped', service: 'no Redis reachable' });
+    return;
+  }
+  const service = await ctx.service({ ...redisEnv, LOG_LEVEL: 'warn' }).catch((err: Error) => err);
+  if (service instanceof Error) {
+    ctx.rows.push({ scenario: label, metric: 'skipped', service: `service did not start: ${service.message.split('\n')[0]}` });
+    return;
+  }
+  const agent = new http.Agent({ keepAlive: true, maxSockets: POOL });
+  const clientEld = monitorEventLoopDelay({ resolution: 10 });
+  let pollers: Pollers | null = null;
+  let stopTopUp = false;
+  try {
+    const port = service.ready.port;
+    const starter = new Starter(port, agent, 64);
+    pollers = new Pollers({
+      host: '127.0.0.1',
+      port,
+      path: (id) => `/api/document/preview/${id}`,
+      intervalMs: POLL_MS,
+      conditional: true,
+      agent,
+      onCompleted: () => starter.start(),
+    });
+
+    // Ramp-up: the 10,000 are started in-process, in ten batches over 5 s (starting them over HTTP would
+    // take longer than a petition takes to finish); the first 5,000 get a frontend each.
+    const rampStart = Date.now();
+    const ids = await service.call<string[]>('startMany', { count: WORKFLOWS, batches: 10, spreadMs: 5_000 });
+    for (const id of ids.slice(0, FRONTENDS)) pollers.add(id);
+    const rampS = (Date.now() - rampStart) / 1000;
+    progress(`${label}: ${ids.length} started in ${rampS.toFixed(1)} s`);
+
+    // Keep 10,000 generating: top up the ones that completed unobserved.
+    const topUp = (async () => {
+      while (!stopTopUp) {
+        const active = await service.call<number>('activeLoops').catch(() => WORKFLOWS);
+        const deficit = Math.min(2_000, WORKFLOWS - active - starter.inFlight);
+        const batch: Promise<unknown>[] = [];
+        for (let i = 0; i < deficit && !stopTopUp; i++) batch.push(starter.start());
+        await Promise.all([Promise.all(batch), sleep(500)]);
+      }
+    })();
+
+    await sleep(ctx.quick ? 2_000 : 5_000);
+    pollers.resetStats();
+    clientEld.reset();
+    clientEld.enable();
+    await service.call('resetEld');
+    const startedBefore = starter.started;
+    const samples: (ProcessStats & { activeLoops: number })[] = [];
+    const cpuBefore = (await service.call<ProcessStats>('stats')).cpuMs;
+    const windowStart = Date.now();
+    while (Date.now() - windowStart < windowS * 1000) {
+      await sleep(1_000);
+      const sample = await service.call<ProcessStats & { activeLoops: number }>('stats');
+      samples.push(sample);
+      if (process.env.BENCH_VERBOSE) {
+        progress(`${label}: loops ${sample.activeLoops}, polls ${pollers.completedPolls}, eld p99 ${sample.eld.p99} ms, cpu ${sample.cpuMs} ms, rss ${fmt.mb(sample.rss)}, started ${starter.started}`);
+      }
+    }
+    const elapsed = (Date.now() - windowStart) / 1000;
+    progress(`${label}: window done, ${pollers.completedPolls} polls`);
+    const last = samples.at(-1);
+    clientEld.disable();
+    const polls = pollers.completedPolls;
+    const p50 = pollers.latency.percentile(50);
+    const p99 = pollers.latency.percentile(99);
+    const lateP99 = pollers.lateness.percentile(99);
+    const statuses = { ...pollers.statuses };
+    const errors = pollers.errors;
+    const loops = samples.map((s) => s.activeLoops);
+    const meanLoops = loops.reduce((a, b) => a + b, 0) / Math.max(1, loops.length);
+    const peakRss = Math.max(...samples.map((s) => s.rss));
+    const startsPerS = (starter.started - startedBefore) / elapsed;
+    const serverCpu = ((last?.cpuMs ?? cpuBefore) - cpuBefore) / (elapsed * 1000);
+
+    stopTopUp = true;
+    await topUp;
+    await pollers.stop();
+    pollers = null;
+
+    const base = await capacityBaseline(ctx, agent);
+    const pollRate = polls / elapsed;
+    const ok = (statuses['200'] ?? 0) + (statuses['304'] ?? 0);
+    const eldP99 = last?.eld.p99 ?? Number.NaN;
+    ctx.rows.push(
+      {
+        scenario: label,
+        metric: 'poll p50 / p99',
+        service: `${fmt.ms(p50)} / ${fmt.ms(p99)}`,
+        baseline: base ? `${fmt.ms(base.p50)} / ${fmt.ms(base.p99)}` : undefined,
+        ratio: base ? `${fmt.times(p50 / base.p50)} / ${fmt.times(p99 / base.p99)}` : undefined,
+        target: 'p99 < 100 ms',
+        met: p99 < 100 && ok === polls,
+      },
+      {
+        scenario: label,
+        metric: 'event-loop delay p99 (max)',
+        service: `${fmt.ms(eldP99)} (${fmt.ms(last?.eld.max ?? Number.NaN)})`,
+        baseline: base ? `${fmt.ms(base.eldP99)} (${fmt.ms(base.eldMax)})` : undefined,
+        target: '< 50 ms',
+        met: eldP99 < 50,
+      },
+      {
+        scenario: label,
+        metric: 'RSS (peak in window)',
+        service: fmt.mb(peakRss),
+        baseline: base ? fmt.mb(base.rss) : undefined,
+      },
+      {
+        scenario: label,
+        metric: 'achieved load',
+        service: `${fmt.int(pollRate)} polls/s (of 2,500), ${fmt.int(meanLoops)} generating (min ${fmt.int(Math.min(...loops))}), ${fmt.int(startsPerS)} starts/s; server CPU ${fmt.pct(serverCpu)} of a core`,
+        baseline: base ? `${fmt.int(base.pollRate)} polls/s` : undefined,
+      },
+    );
+    ctx.notes.push(
+      `${label}: ramp-up started ${fmt.int(WORKFLOWS)} workflows in-process in ${rampS.toFixed(1)} s, later ones over HTTP; ${windowS} s window after a ${ctx.quick ? 2 : 5} s settle; ${fmt.int(polls)} polls (${Object.entries(statuses).map(([k, v]) => `${k}: ${fmt.int(v)}`).join(', ')}), ${errors} client errors, ${starter.failed} failed starts; client issued polls late by p99 ${fmt.ms(lateP99)} (client event-loop delay p99 ${fmt.ms(clientEld.percentile(99) / 1e6)}): ${lateP99 > 100 ? 'the client was saturated, the poll rate is what it could drive' : 'the client kept up'}. Frontends share a pool of ≤ ${POOL} keep-alive connections.`,
+    );
+  } finally {
+    stopTopUp = true;
+    await pollers?.stop();
+    agent.destroy();
+    await service.call('close', null, 30_000).catch(() => undefined);
+    await service.stop();
+  }
+}
+
+/** The same 5,000 frontends against the bare Express ceiling (full 200 responses, nothing generating). */
+async function capacityBaseline(ctx: BenchContext, agent: http.Agent) {
+  const payloadFile = path.join(ctx.dir, 'payload-memory.json');
+  let file = payloadFile;
+  try {
+    const { existsSync } = await import('node:fs');
+    if (!existsSync(file)) {
+      file = path.join(ctx.dir, 'payload-capacity.json');
+      writeFileSync(file, JSON.stringify({ status: 'completed', sections: [], exhibits: [], logs: [] }));
+    }
+  } catch {
+    return null;
+  }
+  const ceiling = await ctx.ceiling(file);
+  const pollers = new Pollers({
+    host: '127.0.0.1',
+    port: ceiling.ready.port,
+    path: (id) => `/api/document/preview/${id}`,
+    intervalMs: POLL_MS,
+    conditional: false,
+    agent,
+  });
+  try {
+    for (let i = 0; i < FRONTENDS; i++) pollers.add(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    await sleep(3_000);
+    pollers.resetStats();
+    await ceiling.call('resetEld');
+    const seconds = ctx.quick ? 5 : 12;
+    const t0 = Date.now();
+    await sleep(seconds * 1000);
+    const elapsed = (Date.now() - t0) / 1000;
+    const stats = await ceiling.call<ProcessStats>('stats');
+    const result = {
+      p50: pollers.latency.percentile(50),
+      p99: pollers.latency.percentile(99),
+      pollRate: pollers.completedPolls / elapsed,
+      eldP99: stats.eld.p99,
+      eldMax: stats.eld.max,
+      rss: stats.rss,
+    };
+    return result;
+  } finally {
+    await pollers.stop();
+    await ceiling.stop();
+  }
+}
