@@ -76,4 +76,30 @@ describe.skipIf(!redisAvailable)('two processes on one Redis: start on A, pause 
     expect(done.logs.filter((l) => l.message === 'Document generation paused by user')).toHaveLength(1);
     expect(done.logs.filter((l) => l.message === 'Document generation resumed')).toHaveLength(1);
   });
+
+  it('after rapid pause/resume cycles spread over both processes, each section is still written exactly once', async () => {
+    const id = await startWorkflow(a.url);
+    let cycles = 0;
+    for (let i = 0; i < 12; i++) {
+      const [pauser, resumer] = i % 2 === 0 ? [a, b] : [b, a];
+      const paused = await api(pauser.url, 'POST', `/api/pause/${id}`);
+      if (paused.status !== 200) {
+        // Finished already: the only way a pause from a resumed state can be refused.
+        expect(paused.body.detail).toContain("'completed'");
+        break;
+      }
+      expect((await api(resumer.url, 'POST', `/api/resume/${id}`)).status).toBe(200);
+      cycles++;
+      await new Promise((r) => setTimeout(r, (i * 37) % 150));
+    }
+    expect(cycles).toBeGreaterThan(0);
+
+    const done = await waitUntilCompleted(b.url, id);
+    expect(done.metadata.completed_sections).toBe(5);
+    for (const [name, count] of Object.entries(sectionCounts(done))) {
+      expect(count, name).toEqual({ generating: 1, completed: 1 });
+    }
+    expect(done.logs.filter((l) => l.message === 'Document generation completed successfully!')).toHaveLength(1);
+    expect(done.logs.filter((l) => l.message === 'Document generation paused by user')).toHaveLength(cycles);
+  });
 });
