@@ -34,8 +34,8 @@ const ConfigSchema = z
     AUTH_CLOCK_SKEW_SECONDS: nonNegativeInt.max(600).default(30),
     CORS_ORIGINS: z.string().optional(),
     RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
-    RATE_LIMIT_MUTATING_MAX: nonNegativeInt.default(120),
-    RATE_LIMIT_READ_MAX: nonNegativeInt.default(600),
+    RATE_LIMIT_MUTATING_MAX: nonNegativeInt.default(600),
+    RATE_LIMIT_READ_MAX: nonNegativeInt.default(1200),
     IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
   })
   .refine((c) => c.SECTION_DELAY_MIN_MS <= c.SECTION_DELAY_MAX_MS, {

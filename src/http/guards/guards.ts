@@ -59,12 +59,18 @@ export class Guards {
 
   async close(): Promise<void> {
     await this.keys.close();
-    if (this.redis) {
-      try {
-        await this.redis.quit();
-      } catch {
-        this.redis.disconnect();
-      }
+    const redis = this.redis;
+    if (!redis) return;
+    // QUIT waits for a connection; with Redis away that could be forever, so only a live client says goodbye.
+    if (redis.status !== 'ready') {
+      redis.disconnect();
+      return;
     }
+    try {
+      await Promise.race([redis.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    } catch {
+      // Already closing or gone: nothing left to release but the socket.
+    }
+    redis.disconnect();
   }
 }
