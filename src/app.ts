@@ -1,11 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
-import { v4 as uuidv4 } from 'uuid';
 import type { AppDeps } from './app-deps.js';
 import { authenticate, requireOwnThread } from './http/middleware/auth.js';
 import { errorHandler, notFoundHandler } from './http/middleware/errors.js';
 import { requestMetrics } from './http/middleware/metrics.js';
+import { requestLogging } from './http/middleware/request-log.js';
 import { rateLimits } from './http/middleware/rate-limit.js';
 import { corsPolicy, securityHeaders } from './http/middleware/security.js';
 import { docsRoutes } from './http/routes/docs.js';
@@ -16,8 +15,6 @@ import { metricsRoutes } from './http/routes/metrics.js';
 import { pdfRoutes } from './http/routes/pdf.js';
 import { workflowRoutes } from './http/routes/workflows.js';
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-
 /** Builds the Express app from its dependencies; never listens (see server.ts). */
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -26,22 +23,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('trust proxy', deps.config.trustProxy);
 
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv4();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  app.use(requestLogging(deps.logger));
 
   app.use(requestMetrics(deps.metrics));
   app.use(securityHeaders(deps.config));

@@ -7,6 +7,8 @@ export interface LoadTarget {
   headers?: Record<string, string>;
   /** Every response must have this status; anything else is counted as a failure. */
   expectStatus: number;
+  /** CPU milliseconds the server process has used so far; gives CPU per request, which noise hurts less. */
+  cpuMs?: () => Promise<number>;
 }
 
 export interface LoadResult {
@@ -20,6 +22,8 @@ export interface LoadResult {
   /** Responses with another status than expected, plus socket errors and timeouts. */
   failures: number;
   statuses: Record<string, number>;
+  /** Server CPU microseconds per request, when the target reports its CPU time. */
+  cpuUsPerRequest: number;
 }
 
 async function once(target: LoadTarget, seconds: number, connections: number, latencies: Samples | null) {
@@ -57,10 +61,12 @@ export async function compare(
   { rounds, seconds, warmupSeconds, connections }: { rounds: number; seconds: number; warmupSeconds: number; connections: number },
 ): Promise<LoadResult[]> {
   for (const t of targets) if (warmupSeconds > 0) await once(t, warmupSeconds, connections, null);
-  const acc = targets.map((t) => ({ t, requests: 0, seconds: 0, failures: 0, lat: new Samples(), statuses: {} as Record<string, number> }));
+  const acc = targets.map((t) => ({ t, requests: 0, seconds: 0, failures: 0, cpuMs: 0, lat: new Samples(), statuses: {} as Record<string, number> }));
   for (let r = 0; r < rounds; r++) {
     for (const a of r % 2 === 0 ? acc : [...acc].reverse()) {
+      const cpuBefore = (await a.t.cpuMs?.()) ?? 0;
       const res = await once(a.t, seconds, connections, a.lat);
+      a.cpuMs += ((await a.t.cpuMs?.()) ?? 0) - cpuBefore;
       a.requests += res.requests;
       a.seconds += res.seconds;
       a.failures += res.failures;
@@ -76,5 +82,6 @@ export async function compare(
     p99: a.lat.percentile(99),
     failures: a.failures,
     statuses: a.statuses,
+    cpuUsPerRequest: a.t.cpuMs ? (a.cpuMs * 1000) / a.requests : Number.NaN,
   }));
 }

@@ -19,6 +19,7 @@ export const fmt = {
   mb: (bytes: number) => `${round(bytes / MB, 1)} MB`,
   pct: (x: number) => `${Math.round(x * 100)}%`,
   times: (x: number) => `${round(x, 2)}×`,
+  us: (x: number) => (Number.isFinite(x) ? `${Math.round(x)} µs` : 'n/a'),
   int: (x: number) => Math.round(x).toLocaleString('en-US'),
 };
 

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchContext } from '../lib/context.js';
 import { compare } from '../lib/load.js';
+import type { ProcessStats } from '../lib/probe.js';
 import { fmt } from '../lib/report.js';
 
 /**
@@ -36,11 +37,14 @@ export async function previewScenarios(ctx: BenchContext, store: 'memory' | 'red
     ceiling = await ctx.ceiling(payloadFile);
 
     const seconds = ctx.quick ? 2 : 5;
+    const serviceCpu = async () => (await service.call<ProcessStats>('stats')).cpuMs;
+    const ceilingChild = ceiling;
+    const ceilingCpu = async () => (await ceilingChild.call<ProcessStats>('stats')).cpuMs;
     const [plain, conditional, bare] = await compare(
       [
-        { name: 'service', url, expectStatus: 200 },
-        { name: 'service-304', url, headers: { 'if-none-match': etag }, expectStatus: 304 },
-        { name: 'ceiling', url: `http://127.0.0.1:${ceiling.ready.port}/api/document/preview/${id}`, expectStatus: 200 },
+        { name: 'service', url, expectStatus: 200, cpuMs: serviceCpu },
+        { name: 'service-304', url, headers: { 'if-none-match': etag }, expectStatus: 304, cpuMs: serviceCpu },
+        { name: 'ceiling', url: `http://127.0.0.1:${ceiling.ready.port}/api/document/preview/${id}`, expectStatus: 200, cpuMs: ceilingCpu },
       ],
       { rounds: 2, seconds, warmupSeconds: ctx.quick ? 1 : 2, connections: 50 },
     );
@@ -58,6 +62,7 @@ export async function previewScenarios(ctx: BenchContext, store: 'memory' | 'red
         met: ratio >= minimum && plain.failures === 0,
       },
       { scenario: label, metric: 'p50 / p99', service: `${fmt.ms(plain.p50)} / ${fmt.ms(plain.p99)}`, baseline: `${fmt.ms(bare.p50)} / ${fmt.ms(bare.p99)}`, ratio: `${fmt.times(plain.p50 / bare.p50)} / ${fmt.times(plain.p99 / bare.p99)}` },
+      { scenario: label, metric: 'server CPU per request', service: fmt.us(plain.cpuUsPerRequest), baseline: fmt.us(bare.cpuUsPerRequest), ratio: fmt.times(plain.cpuUsPerRequest / bare.cpuUsPerRequest) },
     );
     const ratio304 = conditional.rps / bare.rps;
     ctx.rows.push(
@@ -77,6 +82,7 @@ export async function previewScenarios(ctx: BenchContext, store: 'memory' | 'red
         baseline: `${fmt.ms(bare.p50)} / ${fmt.ms(bare.p99)}`,
         ratio: `${fmt.times(conditional.p50 / bare.p50)} / ${fmt.times(conditional.p99 / bare.p99)}`,
       },
+      { scenario: label304, metric: 'server CPU per request', service: fmt.us(conditional.cpuUsPerRequest), baseline: fmt.us(bare.cpuUsPerRequest), ratio: fmt.times(conditional.cpuUsPerRequest / bare.cpuUsPerRequest) },
     );
     for (const r of [plain, conditional, bare]) {
       if (r.failures > 0) ctx.notes.push(`${label}: ${r.name} had ${r.failures} unexpected responses or errors (${JSON.stringify(r.statuses)}).`);

@@ -1,0 +1,67 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTestApp, type TestApp } from '../helpers/app.js';
+
+/** A logger whose lines land in an array, at the given level. */
+function capture(level: string) {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level }, stream), lines };
+}
+
+describe('request logging', () => {
+  let t: TestApp | null = null;
+  afterEach(async () => {
+    await t?.close();
+    t = null;
+  });
+
+  async function appWith(level: string) {
+    const { logger, lines } = capture(level);
+    t = await makeTestApp();
+    // The app reads the logger from its deps; rebuild it with the capturing one.
+    const { createApp } = await import('../../src/app.js');
+    return { app: createApp({ ...t.deps, logger }), lines };
+  }
+
+  it('at info, a 4xx is logged once with its request id, method, url and status; a 2xx is not logged', async () => {
+    const { app, lines } = await appWith('info');
+    const missing = await request(app).get('/api/document/preview/3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60').set('X-Request-Id', 'trace-me-1');
+    expect(missing.status).toBe(404);
+    expect(missing.headers['x-request-id']).toBe('trace-me-1');
+    const ok = await request(app).get('/healthz');
+    expect(ok.status).toBe(200);
+    expect(ok.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+
+    const requestLines = lines.filter((l) => l.msg === 'request completed' || l.msg === 'request errored');
+    expect(requestLines).toHaveLength(1);
+    expect(requestLines[0]).toMatchObject({
+      level: 30,
+      msg: 'request completed',
+      req: { id: 'trace-me-1', method: 'GET', url: '/api/document/preview/3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60' },
+      res: { statusCode: 404 },
+    });
+    expect(typeof requestLines[0]?.responseTime).toBe('number');
+  });
+
+  it('an unsafe X-Request-Id is replaced, not echoed', async () => {
+    const { app } = await appWith('info');
+    const res = await request(app).get('/healthz').set('X-Request-Id', 'bad id\twith spaces');
+    expect(res.headers['x-request-id']).not.toContain('bad');
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('at debug, successes are logged too, with the same fields', async () => {
+    const { app, lines } = await appWith('debug');
+    await request(app).get('/healthz').set('X-Request-Id', 'trace-me-2');
+    const line = lines.find((l) => l.msg === 'request completed');
+    expect(line).toMatchObject({ level: 20, req: { id: 'trace-me-2', method: 'GET', url: '/healthz' }, res: { statusCode: 200 } });
+  });
+});
