@@ -1,6 +1,8 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.js';
+import { MemoryKeyValueStore } from '../../src/http/guards/key-value.js';
+import { Idempotency } from '../../src/http/middleware/idempotency.js';
 import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
 import type { WorkflowStore } from '../../src/store/workflow-store.js';
 import { makeTestApp, type TestApp } from '../helpers/app.js';
@@ -179,5 +181,18 @@ describe.skipIf(!redisAvailable)('Idempotency-Key with REDIS_URL', () => {
       await a.close();
       await b.close();
     }
+  });
+});
+
+describe('Idempotency (the class)', () => {
+  it('answers 409 IDEMPOTENCY_IN_PROGRESS with Retry-After when the first request does not finish in time', async () => {
+    const idem = new Idempotency(new MemoryKeyValueStore(), { ttlSeconds: 60, prefix: 'idem:', waitMs: 100 });
+    let release!: (v: { thread_id: string }) => void;
+    const first = idem.run('u', 'k', { a: 1 }, () => new Promise((resolve) => (release = resolve)));
+    const second = idem.run('u', 'k', { a: 1 }, async () => ({ thread_id: 'never' }));
+    await expect(second).rejects.toMatchObject({ status: 409, code: 'IDEMPOTENCY_IN_PROGRESS', headers: { 'Retry-After': '1' } });
+    release({ thread_id: 't-1' });
+    await expect(first).resolves.toEqual({ thread_id: 't-1', replayed: false });
+    await expect(idem.run('u', 'k', { a: 1 }, async () => ({ thread_id: 'never' }))).resolves.toEqual({ thread_id: 't-1', replayed: true });
   });
 });

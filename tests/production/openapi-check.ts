@@ -39,6 +39,13 @@ export class OpenApiChecker {
     }));
   }
 
+  /** The compiled validator of a schema of the document, e.g. `#/components/schemas/Preview`. */
+  validator(ref: string) {
+    const validate = this.ajv.getSchema(`openapi${ref}`);
+    if (!validate) throw new Error(`no schema at ${ref}`);
+    return validate;
+  }
+
   operation(method: string, path: string): { template: string; op: Json } | undefined {
     const bare = path.split('?')[0]!;
     for (const { template, regex } of this.templates) {
@@ -61,7 +68,7 @@ export class OpenApiChecker {
       if (type !== '*/*') expect(contentType.startsWith(type), `${where}: content-type ${contentType} is ${type}`).toBe(true);
       const ref: string | undefined = (media as Json).schema?.$ref;
       if (ref) {
-        const validate = this.ajv.getSchema(`openapi${ref}`)!;
+        const validate = this.validator(ref);
         const ok = validate(o.body);
         expect(ok, `${where}: body matches ${ref}: ${JSON.stringify(validate.errors)} in ${o.text.slice(0, 300)}`).toBe(true);
       }

@@ -6,6 +6,7 @@ import type { KeyValueStore } from '../guards/key-value.js';
 const KEY = /^[\x21-\x7E]{1,255}$/;
 /** A claim whose request died (crash) frees its key after this long instead of blocking it for the TTL. */
 const PENDING_TTL_MS = 30_000;
+/** How long a repeated request waits for the first one to finish before answering 409. */
 const WAIT_MS = 10_000;
 const POLL_MS = 25;
 
@@ -43,7 +44,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 export class Idempotency {
   constructor(
     private readonly keys: KeyValueStore,
-    private readonly options: { ttlSeconds: number; prefix: string },
+    private readonly options: { ttlSeconds: number; prefix: string; waitMs?: number },
   ) {}
 
   async run(user: string, key: string, body: unknown, start: () => Promise<{ thread_id: string }>): Promise<IdempotentResult> {
@@ -75,7 +76,7 @@ export class Idempotency {
     body: unknown,
     start: () => Promise<{ thread_id: string }>,
   ): Promise<IdempotentResult> {
-    const deadline = Date.now() + WAIT_MS;
+    const deadline = Date.now() + (this.options.waitMs ?? WAIT_MS);
     for (;;) {
       const text = await this.keys.get(storeKey);
       // The earlier request failed (and gave the key back) or its claim expired: this one may run.
