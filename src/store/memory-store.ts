@@ -1,4 +1,4 @@
-import type { Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../workflow/types.js';
+import type { CaseFacts, Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../workflow/types.js';
 import { applyTransition, applySectionPatch } from './state-rules.js';
 import {
   MAX_LOGS_KEPT,
@@ -242,7 +242,17 @@ export class MemoryWorkflowStore implements WorkflowStore {
   }
 }
 
-/** `case_facts` is the one nested value in the head: copy it too, or callers could change stored state. */
+/**
+ * `case_facts` is the one nested value in the head: copy it too, or callers could change stored state.
+ * Its values are strings and arrays of strings (see `CaseFacts`), so a copy of each array is a deep copy;
+ * `structuredClone` here was the largest single cost of `getHead`, which every preview poll calls.
+ */
 function copyHead(head: WorkflowHead): WorkflowHead {
-  return { ...head, case_facts: head.case_facts ? structuredClone(head.case_facts) : null };
+  return { ...head, case_facts: head.case_facts ? copyFacts(head.case_facts) : null };
+}
+
+function copyFacts(facts: CaseFacts): CaseFacts {
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(facts)) copy[key] = Array.isArray(value) ? [...(value as unknown[])] : value;
+  return copy as CaseFacts;
 }
