@@ -1,9 +1,10 @@
 import { LRUCache } from 'lru-cache';
 import type { WorkflowStore } from '../store/workflow-store.js';
+import { PREVIEW_LOG_LIMIT, previewHeadView, previewLogs } from './preview-shape.js';
 import { computeMetadata, type MetadataSettings } from './metadata.js';
 import type { Workflow, WorkflowHead } from './types.js';
 
-export const PREVIEW_LOG_LIMIT = 50;
+export { PREVIEW_LOG_LIMIT } from './preview-shape.js';
 
 interface CachedParts {
   version: number;
@@ -87,37 +88,11 @@ export class PreviewService {
 }
 
 function serializeParts(wf: Workflow): CachedParts {
-  const head = {
-    thread_id: wf.thread_id,
-    status: wf.status,
-    case_id: wf.case_id,
-    document_type: wf.document_type,
-    created_at: wf.created_at,
-    ...(wf.error_message ? { error_message: wf.error_message } : {}),
-    sections: wf.sections.map((s) => ({
-      section_id: s.section_id,
-      section_name: s.section_name,
-      section_order: s.section_order,
-      status: s.status,
-      content_html: s.content_html,
-      updated_at: s.updated_at,
-      tokens_used: s.tokens_used,
-      ...(s.error_message ? { error_message: s.error_message } : {}),
-    })),
-    exhibits: wf.exhibits.map((e) => ({
-      exhibit_id: e.exhibit_id,
-      filename: e.filename,
-      file_path: e.file_path,
-      file_size: e.file_size,
-      mime_type: e.mime_type,
-      uploaded_at: e.uploaded_at,
-    })),
-  };
-  const headJson = JSON.stringify(head);
+  const headJson = JSON.stringify(previewHeadView(wf));
   return {
     version: wf.version,
     prefix: `${headJson.slice(0, -1)},"metadata":`,
-    suffix: `,"logs":${JSON.stringify(wf.logs.slice(-PREVIEW_LOG_LIMIT))}}`,
+    suffix: `,"logs":${JSON.stringify(previewLogs(wf))}}`,
     last: null,
   };
 }
