@@ -44,6 +44,7 @@ export interface MemoryStoreOptions {
 export class MemoryWorkflowStore implements WorkflowStore {
   private readonly records = new Map<string, WorkflowRecord>();
   private readonly listeners = new Set<(change: WorkflowChange) => void>();
+  private readonly releaseListeners = new Set<(threadId: string) => void>();
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;
@@ -180,7 +181,20 @@ export class MemoryWorkflowStore implements WorkflowStore {
 
   async releaseLease(threadId: string, token: string): Promise<void> {
     const record = this.records.get(threadId);
-    if (record?.lease?.token === token) record.lease = null;
+    if (record?.lease?.token !== token) return;
+    record.lease = null;
+    for (const listener of this.releaseListeners) {
+      try {
+        listener(threadId);
+      } catch {
+        // A failing listener must not fail the release.
+      }
+    }
+  }
+
+  onLeaseReleased(listener: (threadId: string) => void): () => void {
+    this.releaseListeners.add(listener);
+    return () => this.releaseListeners.delete(listener);
   }
 
   subscribe(listener: (change: WorkflowChange) => void): () => void {
@@ -193,6 +207,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.listeners.clear();
+    this.releaseListeners.clear();
   }
 
   /** Number of stored workflows, expired or not; for tests and benchmarks. */

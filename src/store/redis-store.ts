@@ -53,6 +53,7 @@ type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
 export class RedisWorkflowStore implements WorkflowStore {
   private readonly ttlMs: number;
   private readonly listeners = new Set<(change: WorkflowChange) => void>();
+  private readonly releaseListeners = new Set<(threadId: string) => void>();
   private subscriber: RedisClient | null = null;
   private closing: Promise<void> | null = null;
 
@@ -246,7 +247,13 @@ export class RedisWorkflowStore implements WorkflowStore {
   }
 
   async releaseLease(threadId: string, token: string): Promise<void> {
-    await this.run(releaseLease1, [this.keys.of(threadId).lease], [token]);
+    await this.run(releaseLease1, [this.keys.of(threadId).lease], [token, this.keys.leases, threadId]);
+  }
+
+  onLeaseReleased(listener: (threadId: string) => void): () => void {
+    this.releaseListeners.add(listener);
+    this.ensureSubscriber();
+    return () => this.releaseListeners.delete(listener);
   }
 
   subscribe(listener: (change: WorkflowChange) => void): () => void {
@@ -263,6 +270,7 @@ export class RedisWorkflowStore implements WorkflowStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.listeners.clear();
+      this.releaseListeners.clear();
       // The subscriber holds nothing worth flushing, and a queued QUIT could wait for a Redis that is gone.
       this.subscriber?.disconnect();
       try {
@@ -298,9 +306,22 @@ export class RedisWorkflowStore implements WorkflowStore {
     const log = this.options.logger.child({ component: 'redis-subscriber' });
     const sub = openClient(this.options, 'subscriber', this.cluster);
     watchConnection(sub, log, 'subscriber');
-    sub.on('message', (_channel: string, message: string) => this.deliver(message));
-    sub.subscribe(this.keys.changes).catch((err: unknown) => log.warn({ err }, 'subscribe failed'));
+    sub.on('message', (channel: string, message: string) => {
+      if (channel === this.keys.leases) this.deliverRelease(message);
+      else this.deliver(message);
+    });
+    sub.subscribe(this.keys.changes, this.keys.leases).catch((err: unknown) => log.warn({ err }, 'subscribe failed'));
     this.subscriber = sub;
+  }
+
+  private deliverRelease(threadId: string): void {
+    for (const listener of this.releaseListeners) {
+      try {
+        listener(threadId);
+      } catch (err) {
+        this.options.logger.warn({ err }, 'lease-release listener failed');
+      }
+    }
   }
 
   private deliver(message: string): void {

@@ -110,6 +110,13 @@ export interface WorkflowStore {
   /** Gives the lease up if `token` holds it. */
   releaseLease(threadId: string, token: string): Promise<void>;
 
+  /**
+   * Listens for leases given up by their holders (a loop that stopped, a process shutting down), in every
+   * process sharing the store, so a `generating` workflow can be continued at once instead of at the next
+   * recovery sweep. Returns the function that stops listening.
+   */
+  onLeaseReleased(listener: (threadId: string) => void): () => void;
+
   /** Listens to changes of every workflow; returns the function that stops listening. */
   subscribe(listener: (change: WorkflowChange) => void): () => void;
 

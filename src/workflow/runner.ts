@@ -43,6 +43,7 @@ export class GenerationRunner {
   private readonly store: WorkflowStore;
   private readonly log: Logger;
   private recoveryTimer: NodeJS.Timeout | null = null;
+  private stopListening: (() => void) | null = null;
   private closing: Promise<void> | null = null;
 
   constructor(private readonly options: RunnerOptions) {
@@ -88,9 +89,14 @@ export class GenerationRunner {
     await loop.done;
   }
 
-  /** Looks for generating workflows whose owner is gone (now and then periodically) and takes them over. */
+  /**
+   * Takes over generating workflows whose owner is gone: at once when a holder gives its lease up anywhere
+   * (a process shutting down), and by a sweep now and every `recoveryIntervalMs` (a process that died).
+   */
   startRecovery(): void {
     if (this.recoveryTimer || this.closing) return;
+    // Our own loops release too; they are still registered then, so ensureRunning leaves them be.
+    this.stopListening = this.store.onLeaseReleased((threadId) => this.ensureRunning(threadId, { waitForLease: false }));
     const tick = () => {
       this.recover().catch((err: unknown) => this.log.warn({ err }, 'recovery sweep failed'));
     };
@@ -116,6 +122,7 @@ export class GenerationRunner {
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+      this.stopListening?.();
       const loops = [...this.loops.values()];
       for (const loop of loops) loop.controller.abort(new Error('shutting down'));
       await Promise.allSettled(loops.map((l) => l.done));

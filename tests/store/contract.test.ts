@@ -380,6 +380,30 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
       expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 'new' })).toBe(true);
     });
 
+    it('tells every listener when its holder gives a lease up, and nothing when another token tries', async () => {
+      const released: string[] = [];
+      const stop = store.onLeaseReleased((threadId) => released.push(threadId));
+      // Redis pub/sub does not replay: give a probe lease up until the subscription delivers.
+      const probe = await created();
+      await waitFor(
+        async () => {
+          await store.acquireLease(probe, 'p', 10_000);
+          await store.releaseLease(probe, 'p');
+          return released.includes(probe);
+        },
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
+      const id = await created();
+      await store.acquireLease(id, 'a', 10_000);
+      await store.releaseLease(id, 'b');
+      await store.releaseLease(id, 'a');
+      await store.releaseLease(id, 'a');
+      await waitFor(() => released.includes(id), { timeoutMs: 5_000 });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(released.filter((x) => x === id)).toHaveLength(1);
+      stop();
+    });
+
     it('stays held while it is renewed', async () => {
       const id = await created();
       // Margins wide enough for a busy machine: renewed every 400 ms, 1.6 s in all, beyond the 1.5 s lease.

@@ -23,12 +23,15 @@ export class KeySpace {
   readonly active: string;
   /** Pub/sub channel carrying every committed {@link WorkflowChange}. */
   readonly changes: string;
+  /** Pub/sub channel carrying the thread id of every lease given up by its holder. */
+  readonly leases: string;
 
   constructor(readonly prefix: string) {
     // Redis hashes the first {...} of a key: braces in the prefix would replace the thread id as hash tag.
     if (/[{}]/.test(prefix)) throw new Error(`REDIS_KEY_PREFIX must not contain "{" or "}" (got "${prefix}")`);
     this.active = `${prefix}active`;
     this.changes = `${prefix}changes`;
+    this.leases = `${prefix}leases`;
   }
 
   of(threadId: string): WorkflowKeys {

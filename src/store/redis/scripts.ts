@@ -163,7 +163,10 @@ return 1
 
 /** KEYS lease; ARGV token. */
 export const releaseLease1 = script('dmReleaseLease1', 1, `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], ARGV[3])
+end
 return 1
 `);
 
