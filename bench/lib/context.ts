@@ -33,7 +33,7 @@ export class BenchContext {
   }
 
   get logFile(): string {
-    return path.join(this.dir, 'children.log');
+    return process.env.BENCH_CHILD_LOG ?? path.join(this.dir, 'children.log');
   }
 
   /** Starts the service in its own process. `env` adds to (and overrides) the bench defaults. */
@@ -43,7 +43,7 @@ export class BenchContext {
     const extra = profiles ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profiles)}`] : [];
     return Child.start<ServiceReady>('./service-child.ts', {
       logFile: this.logFile,
-      nodeArgs: [...extra, ...nodeArgs],
+      nodeArgs: [...extra, ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...nodeArgs],
       env: {
         LOG_LEVEL: 'warn',
         // Every simulated client shares 127.0.0.1: the limiters stay on (their cost is measured) with

@@ -10,6 +10,8 @@ export interface ProcessStats {
   arrayBuffers: number;
   eld: { p50: number; p99: number; max: number; mean: number; samples: number };
   cpuMs: number;
+  /** Longest event-loop delay since the previous call. */
+  recentEldMax: number;
 }
 
 /**
@@ -19,12 +21,15 @@ export interface ProcessStats {
  */
 export class Probe {
   private readonly eld = monitorEventLoopDelay({ resolution: 10 });
+  /** A second histogram, reset at every read: the delay since the previous `stats` call. */
+  private readonly recent = monitorEventLoopDelay({ resolution: 10 });
   private sampler: NodeJS.Timeout | null = null;
   private sampledPeak = 0;
   private rssAtStart = 0;
 
   constructor() {
     this.eld.enable();
+    this.recent.enable();
   }
 
   resetEld(): void {
@@ -35,7 +40,7 @@ export class Probe {
     const m = process.memoryUsage();
     const ms = (ns: number) => Math.round(ns / 1e4) / 100;
     const cpu = process.cpuUsage();
-    return {
+    const stats = {
       rss: m.rss,
       heapUsed: m.heapUsed,
       heapTotal: m.heapTotal,
@@ -49,7 +54,10 @@ export class Probe {
         samples: this.eld.count,
       },
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      recentEldMax: ms(this.recent.max),
     };
+    this.recent.reset();
+    return stats;
   }
 
   /** Starts watching the peak RSS from now on. */

@@ -7,7 +7,6 @@ import { Pollers } from '../lib/pollers.js';
 import { fmt } from '../lib/report.js';
 import type { Child } from '../lib/rpc.js';
 import type { ProcessStats } from '../lib/probe.js';
-import { CASE_FACTS } from '../lib/fixtures.js';
 
 const WORKFLOWS = 10_000;
 const FRONTENDS = 5_000;
@@ -17,60 +16,11 @@ const POOL = 256;
 const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts workflows over HTTP, at most `limit` requests in flight. */
-class Starter {
-  inFlight = 0;
-  started = 0;
-  failed = 0;
-  private readonly body = JSON.stringify({ case_id: 'CAP-1', user_id: 'bench@example.com', document_type: 'petition', case_facts: CASE_FACTS });
-
-  constructor(
-    private readonly port: number,
-    private readonly agent: http.Agent,
-    private readonly limit: number,
-  ) {}
-
-  async start(): Promise<string | null> {
-    while (this.inFlight >= this.limit) await sleep(2);
-    this.inFlight++;
-    try {
-      return await new Promise<string | null>((resolve) => {
-        const req = http.request(
-          {
-            host: '127.0.0.1',
-            port: this.port,
-            method: 'POST',
-            path: '/api/generate-petition',
-            agent: this.agent,
-            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(this.body) },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => {
-              if (res.statusCode !== 200) return resolve(null);
-              resolve((JSON.parse(Buffer.concat(chunks).toString()) as { thread_id: string }).thread_id);
-            });
-          },
-        );
-        req.on('error', () => resolve(null));
-        req.end(this.body);
-      }).then((id) => {
-        if (id) this.started++;
-        else this.failed++;
-        return id;
-      });
-    } finally {
-      this.inFlight--;
-    }
-  }
-}
-
 /**
  * Scenario 4: 10,000 petitions generating at once at the default 2–5 s per section — kept at that
- * number for the whole window by starting a new one whenever one completes — while 5,000 simulated
+ * number for the whole window by starting a new one whenever one completes (in-process: the POST path is not what this measures) — while 5,000 simulated
  * frontends poll one document each every 2 s (conditional requests, like a browser's cache). A frontend
- * whose document completes starts a new one and watches that instead. Baseline: the same frontends
+ * whose document completes moves on to a newly started one. Baseline: the same frontends
  * polling the bare Express ceiling for the completed-petition payload, without any generation running.
  */
 export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'redis'): Promise<void> {
@@ -92,7 +42,9 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
   let stopTopUp = false;
   try {
     const port = service.ready.port;
-    const starter = new Starter(port, agent, 64);
+    // Frontends whose document completed wait here for the next one the top-up starts.
+    const waiting: ((id: string | null) => void)[] = [];
+    let started = 0;
     pollers = new Pollers({
       host: '127.0.0.1',
       port,
@@ -100,7 +52,7 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
       intervalMs: POLL_MS,
       conditional: true,
       agent,
-      onCompleted: () => starter.start(),
+      onCompleted: () => new Promise<string | null>((resolve) => waiting.push(resolve)),
     });
 
     // Ramp-up: the 10,000 are started in-process, in ten batches over 5 s (starting them over HTTP would
@@ -111,15 +63,20 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
     const rampS = (Date.now() - rampStart) / 1000;
     progress(`${label}: ${ids.length} started in ${rampS.toFixed(1)} s`);
 
-    // Keep 10,000 generating: top up the ones that completed unobserved.
+    // Keep 10,000 generating: every 500 ms, start (in-process, like the ramp-up) as many as have completed,
+    // and hand the new ids to the frontends whose document completed.
     const topUp = (async () => {
       while (!stopTopUp) {
         const active = await service.call<number>('activeLoops').catch(() => WORKFLOWS);
-        const deficit = Math.min(2_000, WORKFLOWS - active - starter.inFlight);
-        const batch: Promise<unknown>[] = [];
-        for (let i = 0; i < deficit && !stopTopUp; i++) batch.push(starter.start());
-        await Promise.all([Promise.all(batch), sleep(500)]);
+        const deficit = Math.min(2_000, WORKFLOWS - active);
+        if (deficit > 0 && !stopTopUp) {
+          const fresh = await service.call<string[]>('startMany', { count: deficit, batches: 1, spreadMs: 0 }).catch(() => []);
+          started += fresh.length;
+          for (const id of fresh) waiting.shift()?.(id);
+        }
+        await sleep(500);
       }
+      for (const resolve of waiting.splice(0)) resolve(null);
     })();
 
     await sleep(ctx.quick ? 2_000 : 5_000);
@@ -127,7 +84,7 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
     clientEld.reset();
     clientEld.enable();
     await service.call('resetEld');
-    const startedBefore = starter.started;
+    const startedBefore = started;
     const samples: (ProcessStats & { activeLoops: number })[] = [];
     const cpuBefore = (await service.call<ProcessStats>('stats')).cpuMs;
     const windowStart = Date.now();
@@ -136,7 +93,7 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
       const sample = await service.call<ProcessStats & { activeLoops: number }>('stats');
       samples.push(sample);
       if (process.env.BENCH_VERBOSE) {
-        progress(`${label}: loops ${sample.activeLoops}, polls ${pollers.completedPolls}, eld p99 ${sample.eld.p99} ms, cpu ${sample.cpuMs} ms, rss ${fmt.mb(sample.rss)}, started ${starter.started}`);
+        progress(`${label}: loops ${sample.activeLoops}, polls ${pollers.completedPolls}, eld p99 ${sample.eld.p99} ms (max this second ${sample.recentEldMax} ms), cpu ${sample.cpuMs} ms, rss ${fmt.mb(sample.rss)}, started ${started}`);
       }
     }
     const elapsed = (Date.now() - windowStart) / 1000;
@@ -152,7 +109,7 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
     const loops = samples.map((s) => s.activeLoops);
     const meanLoops = loops.reduce((a, b) => a + b, 0) / Math.max(1, loops.length);
     const peakRss = Math.max(...samples.map((s) => s.rss));
-    const startsPerS = (starter.started - startedBefore) / elapsed;
+    const startsPerS = (started - startedBefore) / elapsed;
     const serverCpu = ((last?.cpuMs ?? cpuBefore) - cpuBefore) / (elapsed * 1000);
 
     stopTopUp = true;
@@ -160,7 +117,8 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
     await pollers.stop();
     pollers = null;
 
-    const base = await capacityBaseline(ctx, agent);
+    // One baseline serves both stores: it does not depend on the store.
+    const base = (capacityBaselineResult ??= await capacityBaseline(ctx, agent));
     const pollRate = polls / elapsed;
     const ok = (statuses['200'] ?? 0) + (statuses['304'] ?? 0);
     const eldP99 = last?.eld.p99 ?? Number.NaN;
@@ -196,7 +154,7 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
       },
     );
     ctx.notes.push(
-      `${label}: ramp-up started ${fmt.int(WORKFLOWS)} workflows in-process in ${rampS.toFixed(1)} s, later ones over HTTP; ${windowS} s window after a ${ctx.quick ? 2 : 5} s settle; ${fmt.int(polls)} polls (${Object.entries(statuses).map(([k, v]) => `${k}: ${fmt.int(v)}`).join(', ')}), ${errors} client errors, ${starter.failed} failed starts; client issued polls late by p99 ${fmt.ms(lateP99)} (client event-loop delay p99 ${fmt.ms(clientEld.percentile(99) / 1e6)}): ${lateP99 > 100 ? 'the client was saturated, the poll rate is what it could drive' : 'the client kept up'}. Frontends share a pool of ≤ ${POOL} keep-alive connections.`,
+      `${label}: ramp-up started ${fmt.int(WORKFLOWS)} workflows in-process in ${rampS.toFixed(1)} s, and every 500 ms as many new ones as had completed; ${windowS} s window after a ${ctx.quick ? 2 : 5} s settle; ${fmt.int(polls)} polls (${Object.entries(statuses).map(([k, v]) => `${k}: ${fmt.int(v)}`).join(', ')}), ${errors} client errors; client issued polls late by p99 ${fmt.ms(lateP99)} (client event-loop delay p99 ${fmt.ms(clientEld.percentile(99) / 1e6)}): ${lateP99 > 100 ? 'the client was saturated, the poll rate is what it could drive' : 'the client kept up'}. Frontends share a pool of ≤ ${POOL} keep-alive connections.`,
     );
   } finally {
     stopTopUp = true;
@@ -206,6 +164,8 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
     await service.stop();
   }
 }
+
+let capacityBaselineResult: Awaited<ReturnType<typeof capacityBaseline>> | undefined;
 
 /** The same 5,000 frontends against the bare Express ceiling (full 200 responses, nothing generating). */
 async function capacityBaseline(ctx: BenchContext, agent: http.Agent) {
