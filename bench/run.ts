@@ -2,6 +2,7 @@
 // bench/results.md. Options: --quick (short windows, for development), --only=1,4 (scenario numbers),
 // --stores=memory (skip the Redis runs).
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { BenchContext } from './lib/context.js';
 import { renderMarkdown } from './lib/report.js';
@@ -32,6 +33,7 @@ const steps: { numbers: number[]; store?: string; run: (ctx: BenchContext) => Pr
 
 async function main(): Promise<void> {
   const started = new Date();
+  const loadAtStart = os.loadavg()[0] ?? 0;
   const ctx = new BenchContext({ quick });
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: exceeded ${HARD_LIMIT_MS / 60_000} minutes, giving up\n`);
@@ -67,13 +69,12 @@ async function main(): Promise<void> {
   }
   const seconds = (Date.now() - started.getTime()) / 1000;
   const mode = quick ? 'quick mode: short windows, not for quoting' : 'full run';
-  const markdown = renderMarkdown(ctx.rows.sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true })), ctx.notes, started, seconds, mode);
+  const markdown = renderMarkdown(ctx.rows.sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true })), ctx.notes, started, seconds, mode, loadAtStart);
   process.stdout.write(`${markdown}\n`);
   const file = fileURLToPath(new URL(quick ? './.tmp/results-quick.md' : './results.md', import.meta.url));
   mkdirSync(new URL('./.tmp/', import.meta.url), { recursive: true });
   writeFileSync(file, markdown);
   process.stderr.write(`bench: wrote ${file}\n`);
-  clearTimeout(HARD_LIMIT_MS as unknown as NodeJS.Timeout);
   process.exit(0);
 }
 

@@ -112,6 +112,8 @@ async function freePort(): Promise<number> {
 
 async function pingRedis(url: string): Promise<boolean> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
+  // A refused connection is an answer here (not up yet), not an error to print.
+  client.on('error', () => undefined);
   try {
     await client.connect();
     return (await client.ping()) === 'PONG';

@@ -29,11 +29,12 @@ export function machine(): string {
   return `${model}, ${cpus.length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
 }
 
-export function renderMarkdown(rows: Row[], notes: string[], started: Date, seconds: number, mode: string): string {
+export function renderMarkdown(rows: Row[], notes: string[], started: Date, seconds: number, mode: string, loadAtStart: number): string {
+  const load = `1-minute load average ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0]?.toFixed(1)} at the end`;
   const lines = [
     `# Benchmark results`,
     '',
-    `Run ${started.toISOString().replace(/\.\d+Z$/, 'Z')} (${mode}, ${Math.round(seconds)} s) on ${machine()}.`,
+    `Run ${started.toISOString().replace(/\.\d+Z$/, 'Z')} (${mode}, ${Math.round(seconds)} s) on ${machine()}; ${load}.`,
     '',
     '| # | Scenario | Metric | Service | Baseline | Ratio | Target | Met |',
     '|---|---|---|---|---|---|---|---|',

@@ -30,12 +30,18 @@ export function workflowRoutes({ service, preview, idempotency, metrics }: AppDe
     const id = req.params.thread_id;
     const result = isThreadId(id) ? await preview.render(id, req.get('if-none-match')) : null;
     if (!result) throw threadNotFound(id);
-    res.set({ ETag: result.etag, 'Cache-Control': 'no-cache' });
+    // The hot path: the body is a ready Buffer and the ETag is ours, so plain Node calls replace res.set /
+    // res.send (header normalisation, freshness and ETag checks that have nothing left to do here).
+    res.setHeader('ETag', result.etag);
+    res.setHeader('Cache-Control', 'no-cache');
     if (!result.body) {
-      res.status(304).end();
+      res.statusCode = 304;
+      res.end();
       return;
     }
-    res.type('application/json').send(result.body);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', result.body.length);
+    res.end(result.body);
   });
 
   router.post('/api/pause/:thread_id', async (req, res) => {
