@@ -154,7 +154,7 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
       },
     );
     ctx.notes.push(
-      `${label}: ramp-up started ${fmt.int(WORKFLOWS)} workflows in-process in ${rampS.toFixed(1)} s, and every 500 ms as many new ones as had completed; ${windowS} s window after a ${ctx.quick ? 2 : 5} s settle; ${fmt.int(polls)} polls (${Object.entries(statuses).map(([k, v]) => `${k}: ${fmt.int(v)}`).join(', ')}), ${errors} client errors; client issued polls late by p99 ${fmt.ms(lateP99)} (client event-loop delay p99 ${fmt.ms(clientEld.percentile(99) / 1e6)}): ${lateP99 > 100 ? 'the client was saturated, the poll rate is what it could drive' : 'the client kept up'}. Frontends share a pool of ≤ ${POOL} keep-alive connections.`,
+      `${label}: ramp-up started ${fmt.int(WORKFLOWS)} workflows in-process in ${rampS.toFixed(1)} s, and every 500 ms as many new ones as had completed; ${windowS} s window after a ${ctx.quick ? 2 : 5} s settle; ${fmt.int(polls)} polls (${Object.entries(statuses).map(([k, v]) => `${k}: ${fmt.int(v)}`).join(', ')}), ${errors} client errors; client issued polls late by p99 ${fmt.ms(lateP99)} (client event-loop delay p99 ${fmt.ms(clientEld.percentile(99) / 1e6)}): ${lateP99 > 100 ? 'the client was saturated, the poll rate is what it could drive' : 'the client kept up'}. Frontends share a pool of ≤ ${POOL} keep-alive connections.${serverCpu > 0.9 ? ` The service process was CPU-bound (${fmt.pct(serverCpu)} of a core, GC threads included): polls queued behind generation and each other, so the latencies are queueing time.` : ''}`,
     );
   } finally {
     stopTopUp = true;

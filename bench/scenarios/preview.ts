@@ -36,7 +36,8 @@ export async function previewScenarios(ctx: BenchContext, store: 'memory' | 'red
     writeFileSync(payloadFile, body);
     ceiling = await ctx.ceiling(payloadFile);
 
-    const seconds = ctx.quick ? 2 : 5;
+    const seconds = ctx.quick ? 2 : 3;
+    const rounds = ctx.quick ? 2 : 4;
     const serviceCpu = async () => (await service.call<ProcessStats>('stats')).cpuMs;
     const ceilingChild = ceiling;
     const ceilingCpu = async () => (await ceilingChild.call<ProcessStats>('stats')).cpuMs;
@@ -46,7 +47,7 @@ export async function previewScenarios(ctx: BenchContext, store: 'memory' | 'red
         { name: 'service-304', url, headers: { 'if-none-match': etag }, expectStatus: 304, cpuMs: serviceCpu },
         { name: 'ceiling', url: `http://127.0.0.1:${ceiling.ready.port}/api/document/preview/${id}`, expectStatus: 200, cpuMs: ceilingCpu },
       ],
-      { rounds: 2, seconds, warmupSeconds: ctx.quick ? 1 : 2, connections: 50 },
+      { rounds, seconds, warmupSeconds: ctx.quick ? 1 : 2, connections: 50 },
     );
     if (!plain || !conditional || !bare) throw new Error('load generator returned no result');
     const minimum = store === 'memory' ? 1 : 0.7;
@@ -89,7 +90,7 @@ export async function previewScenarios(ctx: BenchContext, store: 'memory' | 'red
     }
     if (store === 'memory') {
       ctx.notes.push(
-        `Scenarios 1–3: payload ${fmt.int(body.length)} bytes (${payload.logs.length} logs, ${payload.exhibits.length} exhibits, 5 sections); 50 connections; service and ceiling alternate in 2 rounds of ${seconds} s each after a ${ctx.quick ? 1 : 2} s warm-up; p50/p99 exact over every response.`,
+        `Scenarios 1–3: payload ${fmt.int(body.length)} bytes (${payload.logs.length} logs, ${payload.exhibits.length} exhibits, 5 sections); 50 connections; service and ceiling alternate in ${rounds} rounds of ${seconds} s each after a ${ctx.quick ? 1 : 2} s warm-up; p50/p99 exact over every response.`,
       );
     }
   } finally {
