@@ -236,7 +236,7 @@ export class GenerationRunner {
       const stored = await this.writeSection(threadId, next, token, signal, {
         status: 'completed',
         updated_at: new Date(Date.now()).toISOString(),
-        content_html: sanitizeSectionHtml(result.content_html),
+        content_html: flat(sanitizeSectionHtml(result.content_html)),
         tokens_used: tokens,
         duration_ms: Date.now() - began,
       }, logEntry('success', `Completed section: ${next.section_name} (${tokens} tokens)`, AGENT));
@@ -305,3 +305,12 @@ export class GenerationRunner {
 }
 
 const aborted: unique symbol = Symbol('aborted');
+
+/**
+ * A flat copy of a string. V8 keeps a string built by concatenation (sanitize-html's output) as a tree of
+ * its pieces until something flattens it: a 2.5 KB section held that way takes about 20 KB of heap, flat
+ * about 2.7 KB — and stored sections live for the workflow's TTL (bench scenario 7).
+ */
+function flat(text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string;
+}
