@@ -59,9 +59,17 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
     // take longer than a petition takes to finish); the first 5,000 get a frontend each.
     const rampStart = Date.now();
     const ids = await service.call<string[]>('startMany', { count: WORKFLOWS, batches: 10, spreadMs: 5_000 });
-    for (const id of ids.slice(0, FRONTENDS)) pollers.add(id);
     const rampS = (Date.now() - rampStart) / 1000;
     progress(`${label}: ${ids.length} started in ${rampS.toFixed(1)} s`);
+    // Generation alone first, so the table shows what the 10,000 loops cost before any poll arrives.
+    await service.call('resetEld');
+    const aloneBefore = await service.call<ProcessStats>('stats');
+    const aloneS = ctx.quick ? 3 : 6;
+    await sleep(aloneS * 1000);
+    const alone = await service.call<ProcessStats & { activeLoops: number }>('stats');
+    const aloneCpu = (alone.cpuMs - aloneBefore.cpuMs) / (aloneS * 1000);
+    for (const id of ids.slice(0, FRONTENDS)) pollers.add(id);
+    
 
     // Keep 10,000 generating: every 500 ms, start (in-process, like the ramp-up) as many as have completed,
     // and hand the new ids to the frontends whose document completed.
@@ -142,6 +150,11 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
       },
       {
         scenario: label,
+        metric: 'generation alone: event-loop delay p99 (max), CPU',
+        service: `${fmt.ms(alone.eld.p99)} (${fmt.ms(alone.eld.max)}), ${fmt.pct(aloneCpu)} of a core`,
+      },
+      {
+        scenario: label,
         metric: 'RSS (peak in window)',
         service: fmt.mb(peakRss),
         baseline: base ? fmt.mb(base.rss) : undefined,
@@ -154,7 +167,7 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
       },
     );
     ctx.notes.push(
-      `${label}: ramp-up started ${fmt.int(WORKFLOWS)} workflows in-process in ${rampS.toFixed(1)} s, and every 500 ms as many new ones as had completed; ${windowS} s window after a ${ctx.quick ? 2 : 5} s settle; ${fmt.int(polls)} polls (${Object.entries(statuses).map(([k, v]) => `${k}: ${fmt.int(v)}`).join(', ')}), ${errors} client errors; client issued polls late by p99 ${fmt.ms(lateP99)} (client event-loop delay p99 ${fmt.ms(clientEld.percentile(99) / 1e6)}): ${lateP99 > 100 ? 'the client was saturated, the poll rate is what it could drive' : 'the client kept up'}. Frontends share a pool of ≤ ${POOL} keep-alive connections.${serverCpu > 0.9 ? ` The service process was CPU-bound (${fmt.pct(serverCpu)} of a core, GC threads included): polls queued behind generation and each other, so the latencies are queueing time.` : ''}`,
+      `${label}: ramp-up started ${fmt.int(WORKFLOWS)} workflows in-process in ${rampS.toFixed(1)} s, then ${aloneS} s of generation alone, then the frontends; every 500 ms as many new ones as had completed; ${windowS} s window after a ${ctx.quick ? 2 : 5} s settle; ${fmt.int(polls)} polls (${Object.entries(statuses).map(([k, v]) => `${k}: ${fmt.int(v)}`).join(', ')}), ${errors} client errors; client issued polls late by p99 ${fmt.ms(lateP99)} (client event-loop delay p99 ${fmt.ms(clientEld.percentile(99) / 1e6)}): ${lateP99 > 100 ? 'the client was saturated, the poll rate is what it could drive' : 'the client kept up'}. Frontends share a pool of ≤ ${POOL} keep-alive connections.${serverCpu > 0.9 ? ` The service process was CPU-bound (${fmt.pct(serverCpu)} of a core, GC threads included): polls queued behind generation and each other, so the latencies are queueing time.` : ''}`,
     );
   } finally {
     stopTopUp = true;
