@@ -35,7 +35,7 @@ export async function memoryScenario(ctx: BenchContext): Promise<void> {
     );
     if (r.completed !== count) ctx.notes.push(`${label}: only ${r.completed} of ${count} workflows completed.`);
     ctx.notes.push(
-      `Scenario 7: ${fmt.int(count)} petitions (the bench's case facts, 12 log lines, no exhibits) generated through the service with 0 ms sections; heapUsed after 6 forced GCs, before and after, divided by the count; then each previewed once (the preview cache is added, and serialising flattens the stored section strings, which V8 keeps as concatenation trees until then).`,
+      `Scenario 7: ${fmt.int(count)} petitions (the bench's case facts, 12 log lines, no exhibits) generated through the service with 0 ms sections; heapUsed after 6 forced GCs, before and after, divided by the count; then each previewed once, which adds its preview cache entry.`,
     );
   } finally {
     await service.call('close').catch(() => undefined);
