@@ -37,7 +37,8 @@ async function main(): Promise<void> {
   const ctx = new BenchContext({ quick });
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: exceeded ${HARD_LIMIT_MS / 60_000} minutes, giving up\n`);
-    process.exit(2);
+    // The private redis-server and temp files go too; children exit when their IPC channel closes.
+    void Promise.race([ctx.cleanup(), new Promise((r) => setTimeout(r, 5_000))]).finally(() => process.exit(2));
   }, HARD_LIMIT_MS);
   watchdog.unref();
   const stop = () => {
