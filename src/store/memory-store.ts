@@ -1,5 +1,5 @@
 import type { CaseFacts, Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../workflow/types.js';
-import { applyTransition, applySectionPatch } from './state-rules.js';
+import { applySectionPatch, applyTransition, initialHead } from './state-rules.js';
 import {
   MAX_LOGS_KEPT,
   type NewWorkflow,
@@ -61,19 +61,8 @@ export class MemoryWorkflowStore implements WorkflowStore {
     const { head, sections, logs } = workflow;
     if (this.live(head.thread_id)) throw new Error(`workflow ${head.thread_id} already exists`);
     const record: WorkflowRecord = {
-      head: {
-        ...head,
-        case_facts: head.case_facts ? structuredClone(head.case_facts) : null,
-        updated_at: head.created_at,
-        error_message: null,
-        version: 0,
-        total_sections: sections.length,
-        completed_sections: 0,
-        completed_ms: 0,
-        total_tokens: 0,
-        active_ms: 0,
-        generating_since: head.status === 'generating' ? Date.parse(head.created_at) : null,
-      },
+      // Copied in (the caller keeps its object); initialHead only shares the reference.
+      head: { ...initialHead(workflow), case_facts: head.case_facts ? structuredClone(head.case_facts) : null },
       sections: [...sections].sort((a, b) => a.section_order - b.section_order).map((s) => ({ ...s })),
       exhibits: new Map(),
       logs: logs.slice(-MAX_LOGS_KEPT).map((l) => ({ ...l })),

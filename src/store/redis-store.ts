@@ -4,6 +4,7 @@ import { decodeHead, encodeHead } from './redis/codec.js';
 import { isClusterNode, openClient, waitUntilReady, watchConnection, type RedisClient } from './redis/connection.js';
 import { guarded } from './redis/errors.js';
 import { KeySpace } from './redis/keys.js';
+import { initialHead } from './state-rules.js';
 import {
   ALL_SCRIPTS,
   acquireLease2,
@@ -94,19 +95,7 @@ export class RedisWorkflowStore implements WorkflowStore {
 
   async create(workflow: NewWorkflow): Promise<void> {
     const { head, sections, logs } = workflow;
-    const fullHead: WorkflowHead = {
-      ...head,
-      case_facts: head.case_facts ?? null,
-      updated_at: head.created_at,
-      error_message: null,
-      version: 0,
-      total_sections: sections.length,
-      completed_sections: 0,
-      completed_ms: 0,
-      total_tokens: 0,
-      active_ms: 0,
-      generating_since: head.status === 'generating' ? Date.parse(head.created_at) : null,
-    };
+    const fullHead = initialHead(workflow);
     const id = head.thread_id;
     // The index first: if the script then fails, listActive drops the entry when it finds no workflow.
     await guarded(() => this.redis.zadd(this.keys.active, Date.now() + this.ttlMs, id));

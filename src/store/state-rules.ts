@@ -1,5 +1,23 @@
 import type { Section, WorkflowHead } from '../workflow/types.js';
-import type { SectionPatch, Transition } from './workflow-store.js';
+import type { NewWorkflow, SectionPatch, Transition } from './workflow-store.js';
+
+/** The head a new workflow starts with: version 0, no progress, timing running when it starts generating. */
+export function initialHead(workflow: NewWorkflow): WorkflowHead {
+  const { head, sections } = workflow;
+  return {
+    ...head,
+    case_facts: head.case_facts ?? null,
+    updated_at: head.created_at,
+    error_message: null,
+    version: 0,
+    total_sections: sections.length,
+    completed_sections: 0,
+    completed_ms: 0,
+    total_tokens: 0,
+    active_ms: 0,
+    generating_since: head.status === 'generating' ? Date.parse(head.created_at) : null,
+  };
+}
 
 /**
  * How a status change moves the timing fields: time counts only while `generating`. Shared by the memory
