@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -20,6 +21,9 @@ function readConfig(): Config {
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger(config);
+  // Runtime folders are not kept in git: create them, and fail at start (not at the first upload) when
+  // they cannot be.
+  await Promise.all([config.uploadDir, config.pdfDir].map((dir) => mkdir(dir, { recursive: true })));
   const deps = await createDeps(config, logger);
   const app = createApp(deps);
 
