@@ -119,6 +119,19 @@ describe('authentication with AUTH_JWT_SECRET set', () => {
     }
   });
 
+  it('cannot be bypassed by changing the case of the path, which Express still routes', async () => {
+    const owner = bearer(await token(uniqueUser()));
+    const id = (await start(t, owner, { case_id: 'case-variant' })).body.thread_id as string;
+    for (const url of [`/API/document/preview/${id}`, `/Api/Document/Preview/${id}`, `/api/document/preview/${id}/`]) {
+      const anonymous = await request(t.app).get(url);
+      expect(anonymous.status, url).toBe(401);
+      expect(anonymous.body.code).toBe('UNAUTHORIZED');
+      expect((await request(t.app).get(url).set(owner)).status, url).toBe(200);
+    }
+    expect((await request(t.app).post(`/API/PAUSE/${id}`)).status).toBe(401);
+    expect((await request(t.app).post(`/API/PAUSE/${id}`).set(bearer(await token(uniqueUser())))).status).toBe(404);
+  });
+
   it('still answers unknown /api routes with 401 before 404, so routes cannot be probed anonymously', async () => {
     expect((await request(t.app).get('/api/nothing-here')).status).toBe(401);
     expect((await request(t.app).get('/api/nothing-here').set(bearer(await token(uniqueUser())))).status).toBe(404);

@@ -48,6 +48,15 @@ describe('rate limits, open mode (per IP)', () => {
     expect((await pauseUnknown(t, { 'X-Forwarded-For': '198.51.100.2' })).status).toBe(404);
   });
 
+  it('counts a route reached with another letter case against the same budget', async () => {
+    const ip = { 'X-Forwarded-For': '198.51.100.3' };
+    const id = crypto.randomUUID();
+    for (const url of [`/api/pause/${id}`, `/API/PAUSE/${id}`, `/Api/Pause/${id}`]) {
+      expect((await request(t.app).post(url).set(ip)).status, url).toBe(404);
+    }
+    expect((await request(t.app).post(`/API/pause/${id}`).set(ip)).status).toBe(429);
+  });
+
   it('keeps the reading budget apart from the mutating one', async () => {
     const ip = { 'X-Forwarded-For': '198.51.100.9' };
     const id = (await request(t.app).post('/api/generate-petition').set(ip).send({ case_id: 'rl-2', user_id: 'u' })).body.thread_id;

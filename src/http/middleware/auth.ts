@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
 import { AppError } from '../../errors.js';
 import type { WorkflowService } from '../../workflow/service.js';
-import { expressPath, findOperation, OPERATIONS } from '../openapi/operations.js';
+import { expressPath, isApiPath, operationOf, OPERATIONS } from '../openapi/operations.js';
 import { StartBodySchema } from '../schemas.js';
 
 const REALM = 'Bearer realm="document-monitor"';
@@ -28,7 +28,7 @@ export function logAuthMode(config: Config, logger: Logger): void {
 }
 
 /**
- * Bearer-token authentication for `/api` (mount it there). HS256 only, signature and `exp` checked by
+ * Bearer-token authentication for `/api` (mounted at the root, it checks the path itself). HS256 only, signature and `exp` checked by
  * jose with `AUTH_CLOCK_SKEW_SECONDS` of tolerance; `sub` (following the user_id rules) becomes the user.
  * The token's text and the reason a check failed are never logged or echoed. Null when auth is off.
  */
@@ -43,7 +43,7 @@ export function authenticate(config: Config): RequestHandler | null {
     ...(config.authJwtAudience ? { audience: config.authJwtAudience } : {}),
   };
   return async (req, res, next) => {
-    if (findOperation(req.method, req.baseUrl + req.path)?.kind === 'public') return next();
+    if (!isApiPath(req.path) || operationOf(req, res)?.kind === 'public') return next();
     const header = req.get('authorization');
     if (!header) throw unauthorized('A bearer token is required (Authorization: Bearer <token>)', false);
     const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(header.trim());

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Metrics } from '../../metrics/metrics.js';
-import { findOperation } from '../openapi/operations.js';
+import { operationOf } from '../openapi/operations.js';
 
 const UPLOAD = 'uploadExhibit';
 
@@ -12,11 +12,12 @@ const UPLOAD = 'uploadExhibit';
 export function requestMetrics(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const end = metrics.httpDuration.startTimer();
+    // Looked up before routing changes req.url; auth and rate limits reuse it.
+    const op = operationOf(req, res);
     let done = false;
     const record = () => {
       if (done) return;
       done = true;
-      const op = findOperation(req.method, req.path);
       const status = res.headersSent ? res.statusCode : 499; // 499: the client left before an answer
       end({ method: req.method, route: op?.path ?? 'other', status: String(status) });
       if (op?.operationId === UPLOAD && status >= 400) {

@@ -5,7 +5,7 @@ import type { Config } from '../../config.js';
 import { AppError } from '../../errors.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { Guards } from '../guards/guards.js';
-import { findOperation } from '../openapi/operations.js';
+import { isApiPath, operationOf } from '../openapi/operations.js';
 import { userOf } from './auth.js';
 
 type Limited = 'mutating' | 'read';
@@ -14,7 +14,7 @@ type Limited = 'mutating' | 'read';
  * Per-user (per-IP when auth is off) limits on `/api`, in fixed windows of `RATE_LIMIT_WINDOW_SECONDS`:
  * one budget for the mutating routes, a larger one for the reading routes (preview polls and event
  * streams). Counters live in Redis when `REDIS_URL` is set, so every process shares them; a Redis outage
- * lets requests through rather than refusing everyone. Mount after authentication. Null when both are off.
+ * lets requests through rather than refusing everyone. Mount at the root, after authentication. Null when both are off.
  */
 export function rateLimits(config: Config, guards: Guards, metrics: Metrics, logger: Logger): RequestHandler | null {
   const limiters: Partial<Record<Limited, RateLimitRequestHandler>> = {};
@@ -52,7 +52,8 @@ export function rateLimits(config: Config, guards: Guards, metrics: Metrics, log
   logger.debug({ mutating: config.rateLimitMutatingMax, read: config.rateLimitReadMax }, 'rate limits on');
 
   return (req, res, next) => {
-    const op = findOperation(req.method, req.baseUrl + req.path);
+    if (!isApiPath(req.path)) return next();
+    const op = operationOf(req, res);
     if (op?.kind === 'public') return next();
     // Unknown /api routes count against the budget their method suggests, so they cannot be used to probe freely.
     const kind: Limited = op ? (op.kind as Limited) : req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'mutating';

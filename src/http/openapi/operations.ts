@@ -1,3 +1,4 @@
+import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import { StartBodySchema } from '../schemas.js';
 import {
@@ -274,15 +275,33 @@ export const OPERATIONS: Operation[] = [
   },
 ];
 
+// Case-insensitive like Express's routing, so a request is classified as the route that will answer it.
 const templateRegex = (template: string) =>
-  new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}$`);
+  new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}$`, 'i');
 
 const MATCHERS = OPERATIONS.map((op) => ({ op, regex: templateRegex(op.path) }));
 
-/** The operation a request addresses, if any; bounded labels for metrics and the rate-limit choice. */
-export function findOperation(method: string, path: string): Operation | undefined {
+/** The operation a method and path address, if any; bounded labels for metrics and the rate-limit choice. */
+function findOperation(method: string, path: string): Operation | undefined {
   const m = method.toLowerCase() === 'head' ? 'get' : method.toLowerCase();
   return MATCHERS.find(({ op, regex }) => op.method === m && regex.test(path))?.op;
+}
+
+const API = /^\/api(?:\/|$)/i;
+
+/** Whether a path is under `/api` (auth, ownership and rate limits apply), matched as Express mounts do. */
+export const isApiPath = (path: string) => API.test(path);
+
+/**
+ * The operation a request addresses, looked up once per request (several middlewares ask) and kept in
+ * `res.locals.operation`; null when no documented route matches.
+ */
+export function operationOf(req: Request, res: Response): Operation | null {
+  const known = res.locals.operation as Operation | null | undefined;
+  if (known !== undefined) return known;
+  const op = findOperation(req.method, req.baseUrl + req.path) ?? null;
+  res.locals.operation = op;
+  return op;
 }
 
 /** Express route syntax of an OpenAPI template: `{thread_id}` -> `:thread_id`. */
