@@ -23,27 +23,30 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('trust proxy', deps.config.trustProxy);
 
-  app.use(requestLogging(deps.logger));
+  app.use(requestLogging(deps.logger, app.request));
 
   app.use(requestMetrics(deps.metrics));
   app.use(securityHeaders(deps.config));
   const cors = corsPolicy(deps.config);
   if (cors) app.use(cors);
   // Order matters: who the user is, then their rate budget, then (a store read) whether the thread is theirs.
+  // Mounted at the root and checking for /api themselves: a path mount would rewrite req.url for every
+  // request, and Express would parse it again (bench scenario 1).
   const auth = authenticate(deps.config);
-  if (auth) app.use('/api', auth);
+  if (auth) app.use(auth);
   const limits = rateLimits(deps.config, deps.guards, deps.metrics, deps.logger);
-  if (limits) app.use('/api', limits);
+  if (limits) app.use(limits);
   const own = requireOwnThread(deps.config, deps.service);
   if (own) app.use(own);
 
+  // The polled routes first: every router before them is walked by every poll.
+  app.use(workflowRoutes(deps));
+  app.use(eventRoutes(deps));
+  app.use(exhibitRoutes(deps));
+  app.use(pdfRoutes(deps));
   app.use(healthRoutes(deps));
   app.use(metricsRoutes(deps));
   app.use(docsRoutes(deps));
-  app.use(workflowRoutes(deps));
-  app.use(exhibitRoutes(deps));
-  app.use(pdfRoutes(deps));
-  app.use(eventRoutes(deps));
   // The dashboard (public/ beside src/ and dist/, so the same path works for both).
   app.use(express.static(fileURLToPath(new URL('../public/', import.meta.url)), { index: 'index.html' }));
 

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeTestApp, type TestApp } from '../helpers/app.js';
 
 /** A logger whose lines land in an array, at the given level. */
@@ -23,12 +23,12 @@ describe('request logging', () => {
     t = null;
   });
 
-  async function appWith(level: string) {
+  async function appWith(level: string, override: Partial<TestApp['deps']> = {}) {
     const { logger, lines } = capture(level);
     t = await makeTestApp();
     // The app reads the logger from its deps; rebuild it with the capturing one.
     const { createApp } = await import('../../src/app.js');
-    return { app: createApp({ ...t.deps, logger }), lines };
+    return { app: createApp({ ...t.deps, logger, ...override }), lines };
   }
 
   it('at info, a 4xx is logged once with its request id, method, url and status; a 2xx is not logged', async () => {
@@ -63,5 +63,31 @@ describe('request logging', () => {
     await request(app).get('/healthz').set('X-Request-Id', 'trace-me-2');
     const line = lines.find((l) => l.msg === 'request completed');
     expect(line).toMatchObject({ level: 20, req: { id: 'trace-me-2', method: 'GET', url: '/healthz' }, res: { statusCode: 200 } });
+  });
+
+  it('an unexpected error is logged once by the error handler with the request id, then the 500 line; the body says nothing', async () => {
+    const failing = { render: () => Promise.reject(new Error('secret internals')) } as unknown as TestApp['deps']['preview'];
+    const { app, lines } = await appWith('info', { preview: failing });
+    const url = `/api/document/preview/${crypto.randomUUID()}`;
+    const res = await request(app).get(url).set('X-Request-Id', 'trace-me-3');
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({ detail: 'Internal server error', code: 'INTERNAL_ERROR' });
+    const unhandled = lines.filter((l) => l.msg === 'unhandled error');
+    expect(unhandled).toHaveLength(1);
+    expect(unhandled[0]).toMatchObject({ level: 50, req: { id: 'trace-me-3', method: 'GET', url }, err: { message: 'secret internals' } });
+    await vi.waitFor(() => expect(lines.filter((l) => l.msg === 'request errored')).toHaveLength(1));
+    expect(lines.find((l) => l.msg === 'request errored')).toMatchObject({ level: 50, req: { id: 'trace-me-3' }, res: { statusCode: 500 } });
+  });
+
+  it('one app at debug and another at info do not share request loggers', async () => {
+    const debug = await appWith('debug');
+    const first = t;
+    t = null;
+    const info = await appWith('info');
+    await request(debug.app).get('/healthz').set('X-Request-Id', 'dbg-1');
+    await request(info.app).get('/api/nothing').set('X-Request-Id', 'inf-1');
+    expect(debug.lines.filter((l) => l.msg === 'request completed').map((l) => (l.req as { id: string }).id)).toEqual(['dbg-1']);
+    expect(info.lines.filter((l) => l.msg === 'request completed').map((l) => (l.req as { id: string }).id)).toEqual(['inf-1']);
+    await first?.close();
   });
 });
