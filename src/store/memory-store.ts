@@ -18,12 +18,16 @@ interface Lease {
   expiresAt: number;
 }
 
+/** Everything in a record is frozen and replaced on change (never changed in place), except `logs`. */
 interface WorkflowRecord {
   head: WorkflowHead;
   /** Kept in `section_order`. */
-  sections: Section[];
+  sections: readonly Section[];
   /** Insertion order is upload order. */
   exhibits: Map<string, Exhibit>;
+  /** `exhibits` as the frozen list `get` hands out, rebuilt when one is added. */
+  exhibitList: readonly Exhibit[];
+  /** Frozen entries; the array itself grows in place and is sliced on the way out. */
   logs: LogEntry[];
   expiresAt: number;
   lease: Lease | null;
@@ -39,7 +43,10 @@ export interface MemoryStoreOptions {
 
 /**
  * Single-process store. Each method runs synchronously between awaits, which makes every change atomic
- * without locks; values are copied in and out so callers can never mutate stored state.
+ * without locks. Values are copied in and frozen; reads hand out the frozen values themselves, so callers
+ * can never change stored state (an attempt throws) and a read allocates almost nothing. Copying on every
+ * read cost the capacity benchmark more than anything else: each section's read stayed alive through the
+ * writer's 2–5 s, long enough to leave V8's young generation, and died in the old one (bench scenario 4).
  */
 export class MemoryWorkflowStore implements WorkflowStore {
   private readonly records = new Map<string, WorkflowRecord>();
@@ -62,10 +69,11 @@ export class MemoryWorkflowStore implements WorkflowStore {
     if (this.live(head.thread_id)) throw new Error(`workflow ${head.thread_id} already exists`);
     const record: WorkflowRecord = {
       // Copied in (the caller keeps its object); initialHead only shares the reference.
-      head: { ...initialHead(workflow), case_facts: head.case_facts ? structuredClone(head.case_facts) : null },
-      sections: [...sections].sort((a, b) => a.section_order - b.section_order).map((s) => ({ ...s })),
+      head: Object.freeze({ ...initialHead(workflow), case_facts: head.case_facts ? frozenFacts(head.case_facts) : null }),
+      sections: Object.freeze([...sections].sort((a, b) => a.section_order - b.section_order).map((s) => Object.freeze({ ...s }))),
       exhibits: new Map(),
-      logs: logs.slice(-MAX_LOGS_KEPT).map((l) => ({ ...l })),
+      exhibitList: Object.freeze([]),
+      logs: logs.slice(-MAX_LOGS_KEPT).map((l) => Object.freeze({ ...l })),
       expiresAt: 0,
       lease: null,
     };
@@ -75,7 +83,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
 
   async getHead(threadId: string): Promise<WorkflowHead | null> {
     const record = this.live(threadId);
-    return record ? copyHead(record.head) : null;
+    return record ? record.head : null;
   }
 
   async get(threadId: string, options: { logLimit?: number } = {}): Promise<Workflow | null> {
@@ -83,10 +91,10 @@ export class MemoryWorkflowStore implements WorkflowStore {
     if (!record) return null;
     const limit = options.logLimit ?? MAX_LOGS_KEPT;
     return {
-      ...copyHead(record.head),
-      sections: record.sections.map((s) => ({ ...s })),
-      exhibits: [...record.exhibits.values()].map((e) => ({ ...e })),
-      logs: limit > 0 ? record.logs.slice(-limit).map((l) => ({ ...l })) : [],
+      ...record.head,
+      sections: record.sections as Section[],
+      exhibits: record.exhibitList as Exhibit[],
+      logs: limit > 0 ? record.logs.slice(-limit) : [],
     };
   }
 
@@ -97,7 +105,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
     record.head = applyTransition(record.head, transition);
     if (transition.log) this.pushLog(record, transition.log);
     this.commit(record, 'status');
-    return { ok: true, head: copyHead(record.head) };
+    return { ok: true, head: record.head };
   }
 
   async updateSection(
@@ -112,7 +120,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
     const section = record.sections[index];
     if (!section) return false;
     const next = applySectionPatch(record.head, section, patch);
-    record.sections[index] = next.section;
+    record.sections = Object.freeze(record.sections.with(index, Object.freeze(next.section)));
     record.head = next.head;
     if (options.log) this.pushLog(record, options.log);
     this.commit(record, 'section');
@@ -133,7 +141,8 @@ export class MemoryWorkflowStore implements WorkflowStore {
     const replaced = record.exhibits.get(exhibit.exhibit_id) ?? null;
     // A replacement moves to the end: exhibits are listed by upload time.
     record.exhibits.delete(exhibit.exhibit_id);
-    record.exhibits.set(exhibit.exhibit_id, { ...exhibit });
+    record.exhibits.set(exhibit.exhibit_id, Object.freeze({ ...exhibit }));
+    record.exhibitList = Object.freeze([...record.exhibits.values()]);
     if (log) this.pushLog(record, log);
     this.commit(record, 'exhibit');
     return { replaced };
@@ -219,13 +228,13 @@ export class MemoryWorkflowStore implements WorkflowStore {
   }
 
   private pushLog(record: WorkflowRecord, entry: LogEntry): void {
-    record.logs.push({ ...entry });
+    record.logs.push(Object.freeze({ ...entry }));
     if (record.logs.length > MAX_LOGS_KEPT) record.logs.splice(0, record.logs.length - MAX_LOGS_KEPT);
   }
 
   private commit(record: WorkflowRecord, kind: WorkflowChangeKind): void {
     const now = this.now();
-    record.head = { ...record.head, version: record.head.version + 1, updated_at: new Date(now).toISOString() };
+    record.head = Object.freeze({ ...record.head, version: record.head.version + 1, updated_at: new Date(now).toISOString() });
     record.expiresAt = now + this.ttlMs;
     this.emit({ thread_id: record.head.thread_id, version: record.head.version, kind });
   }
@@ -246,17 +255,9 @@ export class MemoryWorkflowStore implements WorkflowStore {
   }
 }
 
-/**
- * `case_facts` is the one nested value in the head: copy it too, or callers could change stored state.
- * Its values are strings and arrays of strings (see `CaseFacts`), so a copy of each array is a deep copy;
- * `structuredClone` here was the largest single cost of `getHead`, which every preview poll calls.
- */
-function copyHead(head: WorkflowHead): WorkflowHead {
-  return { ...head, case_facts: head.case_facts ? copyFacts(head.case_facts) : null };
-}
-
-function copyFacts(facts: CaseFacts): CaseFacts {
+/** A frozen deep copy: case facts are strings and arrays of strings (see `CaseFacts`). */
+function frozenFacts(facts: CaseFacts): CaseFacts {
   const copy: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(facts)) copy[key] = Array.isArray(value) ? [...(value as unknown[])] : value;
-  return copy as CaseFacts;
+  for (const [key, value] of Object.entries(facts)) copy[key] = Array.isArray(value) ? Object.freeze([...(value as unknown[])]) : value;
+  return Object.freeze(copy) as CaseFacts;
 }

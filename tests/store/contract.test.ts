@@ -137,13 +137,29 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
       expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 't' })).toBe(false);
     });
 
-    it('hands out copies: changing a returned object changes nothing stored', async () => {
+    it('hands out copies or frozen values: changing a returned object changes nothing stored', async () => {
       const id = await created();
       const got = await store.get(id);
-      got!.sections[0]!.status = 'completed';
-      got!.logs.push(log('injected'));
-      got!.case_facts!.awards!.push('injected');
+      const head = await store.getHead(id);
+      const sectionCount = got!.sections.length;
+      // A frozen value refuses the change (TypeError in strict code); a copy takes it. Either way, nothing stored moves.
+      const attempt = (change: () => void) => {
+        try {
+          change();
+        } catch (err) {
+          expect(err).toBeInstanceOf(TypeError);
+        }
+      };
+      attempt(() => (got!.sections[0]!.status = 'completed'));
+      attempt(() => got!.sections.push({ ...got!.sections[0]!, section_id: 'injected' }));
+      attempt(() => got!.logs.push(log('injected')));
+      attempt(() => got!.case_facts!.awards!.push('injected'));
+      attempt(() => (head!.status = 'error'));
+      attempt(() => (head!.case_facts!.beneficiary_name = 'injected'));
+      expect((await store.getHead(id))!.status).toBe('generating');
+      expect((await store.getHead(id))!.case_facts!.beneficiary_name).toBe('Dr. Ada Ünal');
       const again = await store.get(id);
+      expect(again!.sections).toHaveLength(sectionCount);
       expect(again!.sections[0]!.status).toBe('pending');
       expect(again!.logs).toHaveLength(1);
       expect(again!.case_facts!.awards).toEqual([]);
