@@ -161,6 +161,13 @@ export class MemoryWorkflowStore implements WorkflowStore {
     return [...this.records.entries()].filter(([, r]) => r.expiresAt > now).map(([id]) => id);
   }
 
+  async listGenerating(): Promise<string[]> {
+    const now = this.now();
+    const ids: string[] = [];
+    for (const [id, r] of this.records) if (r.head.status === 'generating' && r.expiresAt > now) ids.push(id);
+    return ids;
+  }
+
   async acquireLease(threadId: string, token: string, ttlMs: number): Promise<boolean> {
     const record = this.live(threadId);
     if (!record) return false;

@@ -97,8 +97,10 @@ export class RedisWorkflowStore implements WorkflowStore {
     const { head, sections, logs } = workflow;
     const fullHead = initialHead(workflow);
     const id = head.thread_id;
-    // The index first: if the script then fails, listActive drops the entry when it finds no workflow.
+    // The indexes first: if the script then fails, listActive and listGenerating drop the entry when they
+    // find no workflow.
     await guarded(() => this.redis.zadd(this.keys.active, Date.now() + this.ttlMs, id));
+    if (fullHead.status === 'generating') await guarded(() => this.redis.sadd(this.keys.generating, id));
     const created = await this.write(create6, id, [
       JSON.stringify(encodeHead(fullHead)),
       JSON.stringify(sections.flatMap((s) => [s.section_id, JSON.stringify(s)])),
@@ -145,6 +147,8 @@ export class RedisWorkflowStore implements WorkflowStore {
   }
 
   async transition(threadId: string, t: Transition): Promise<TransitionResult> {
+    // Indexed before the change can happen, so a generating workflow is never missing from the index.
+    if (t.to === 'generating') await guarded(() => this.redis.sadd(this.keys.generating, threadId));
     const reply = (await this.write(transition6, threadId, [
       t.from.join(','),
       t.to,
@@ -192,6 +196,7 @@ export class RedisWorkflowStore implements WorkflowStore {
     const deleted = (await this.write(delete6, threadId, [])) === 1;
     // The index lives in another slot; a failure here only leaves an entry listActive prunes later.
     await this.redis.zrem(this.keys.active, threadId).catch(() => undefined);
+    await this.redis.srem(this.keys.generating, threadId).catch(() => undefined);
     return deleted;
   }
 
@@ -223,6 +228,22 @@ export class RedisWorkflowStore implements WorkflowStore {
     if (gone.length) await guarded(() => this.redis.zrem(this.keys.active, ...gone));
     if (rescored.length) await guarded(() => this.redis.zadd(this.keys.active, ...rescored));
     return [...live, ...revived];
+  }
+
+  /**
+   * The index holds every generating workflow and perhaps some that stopped (a completion, pause or
+   * expiry never touches it: scripts stay within the workflow's own Cluster slot). Each listed id's status
+   * is read (one round trip, commands pipelined); those not generating are dropped from the index. So the
+   * cost follows the generating workflows, and the index cleans itself.
+   */
+  async listGenerating(): Promise<string[]> {
+    const ids = await guarded(() => this.redis.smembers(this.keys.generating));
+    const statuses = await guarded(() => Promise.all(ids.map((id) => this.redis.hget(this.keys.of(id).meta, 'status'))));
+    const generating: string[] = [];
+    const stale: string[] = [];
+    ids.forEach((id, i) => (statuses[i] === 'generating' ? generating : stale).push(id));
+    if (stale.length) await guarded(() => this.redis.srem(this.keys.generating, ...stale));
+    return generating;
   }
 
   async acquireLease(threadId: string, token: string, ttlMs: number): Promise<boolean> {

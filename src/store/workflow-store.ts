@@ -103,6 +103,13 @@ export interface WorkflowStore {
   /** Ids of the workflows that have not expired, in no particular order. */
   listActive(): Promise<string[]>;
 
+  /**
+   * Ids of the unexpired workflows whose status is `generating`, in no particular order: what the recovery
+   * sweep needs. Costs the number of generating workflows, not of stored ones (completed workflows stay
+   * for the TTL and would otherwise make every sweep read them all).
+   */
+  listGenerating(): Promise<string[]>;
+
   /** Takes the generation lease if nobody holds it (or it expired). */
   acquireLease(threadId: string, token: string, ttlMs: number): Promise<boolean>;
   /** Extends the lease if `token` still holds it. */

@@ -106,7 +106,7 @@ export class GenerationRunner {
   }
 
   async recover(): Promise<void> {
-    const ids = await this.store.listActive();
+    const ids = await this.store.listGenerating();
     for (const id of ids) {
       if (this.closing) return;
       if (this.loops.has(id)) continue;

@@ -478,6 +478,39 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
     });
   });
 
+  describe('listGenerating', () => {
+    it('lists exactly the workflows that are generating, following every status change', async () => {
+      const a = await created();
+      const paused = await created('paused');
+      const done = await created('completed');
+      const b = await created();
+      const gone = await created();
+      await store.delete(gone);
+      let listed = await store.listGenerating();
+      expect(listed).toEqual(expect.arrayContaining([a, b]));
+      for (const id of [paused, done, gone]) expect(listed).not.toContain(id);
+      expect(new Set(listed).size).toBe(listed.length);
+
+      expect((await store.transition(a, { from: ['generating'], to: 'paused', at: Date.now() })).ok).toBe(true);
+      expect((await store.transition(paused, { from: ['paused'], to: 'generating', at: Date.now() })).ok).toBe(true);
+      expect((await store.transition(b, { from: ['generating'], to: 'completed', at: Date.now() })).ok).toBe(true);
+      // A refused change to generating (a completed workflow cannot resume) lists nothing either.
+      expect((await store.transition(done, { from: ['paused'], to: 'generating', at: Date.now() })).ok).toBe(false);
+      listed = await store.listGenerating();
+      expect(listed).toContain(paused);
+      for (const id of [a, b, done, gone]) expect(listed).not.toContain(id);
+    });
+
+    it('leaves out a generating workflow once it has expired', async () => {
+      const short = await harness.make({ ttlSeconds: 1 });
+      const wf = newWorkflow();
+      await short.store.create(wf);
+      expect(await short.store.listGenerating()).toContain(wf.head.thread_id);
+      await short.advance(1200);
+      expect(await short.store.listGenerating()).not.toContain(wf.head.thread_id);
+    });
+  });
+
   describe('subscribe', () => {
     /**
      * Redis delivers through pub/sub, which does not replay: a change published before the subscription is

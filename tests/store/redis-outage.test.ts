@@ -63,6 +63,7 @@ describe.skipIf(!privateRedisAvailable)('Redis store when Redis goes away and co
       }),
       () => store.delete(id),
       () => store.listActive(),
+      () => store.listGenerating(),
       () => store.acquireLease(id, 'tok', 1000),
       () => store.renewLease(id, 'tok', 1000),
       () => store.releaseLease(id, 'tok'),

@@ -143,6 +143,31 @@ describe.skipIf(!redisAvailable)('Redis store: keys, TTL and the active index', 
     expect(await redis.client.zscore(`${redis.prefix}active`, ghost)).toBeNull();
   });
 
+  it('keeps the generating index to generating workflows: finished, paused, deleted and ghost entries are dropped', async () => {
+    const key = `${redis.prefix}generating`;
+    const members = async () => new Set(await redis.client.smembers(key));
+    const [done, paused, deleted, running] = [newWorkflow(), newWorkflow(), newWorkflow(), newWorkflow()];
+    for (const wf of [done, paused, deleted, running]) await store.create(wf);
+    const ghost = uuidv4(); // a create whose script failed after the index write
+    await redis.client.sadd(key, ghost);
+    await store.transition(done.head.thread_id, { from: ['generating'], to: 'completed', at: Date.now() });
+    await store.transition(paused.head.thread_id, { from: ['generating'], to: 'paused', at: Date.now() });
+    await store.delete(deleted.head.thread_id);
+    expect(await members()).not.toContain(deleted.head.thread_id); // removed with the workflow
+
+    const listed = await store.listGenerating();
+    expect(listed).toContain(running.head.thread_id);
+    const after = await members();
+    for (const id of [done.head.thread_id, paused.head.thread_id, ghost]) {
+      expect(listed).not.toContain(id);
+      expect(after).not.toContain(id);
+    }
+    expect(after).toContain(running.head.thread_id);
+    // Resumed, it is indexed again.
+    await store.transition(paused.head.thread_id, { from: ['paused'], to: 'generating', at: Date.now() });
+    expect(await members()).toContain(paused.head.thread_id);
+  });
+
   it('delivers changes made by one process to every other process (pub/sub)', async () => {
     const other = await connect();
     const seen: WorkflowChange[] = [];

@@ -197,4 +197,18 @@ describe('recovery', () => {
     expect(writer.calls).toEqual(['intro', 'intro', 'background', 'awards', 'membership', 'publications']);
     expect((await get(id))?.sections.every((s) => s.status === 'completed')).toBe(true);
   });
+
+  it('reads only generating workflows: completed ones kept for the TTL cost the sweep nothing', async () => {
+    t = await makeTestApp({ env: { SECTION_DELAY_MIN_MS: '0', SECTION_DELAY_MAX_MS: '0' } });
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      ids.push((await request(t.app).post('/api/generate-petition').send({ case_id: `done-${i}`, user_id: 'u' }).expect(200)).body.thread_id);
+    }
+    await waitFor(async () => (await Promise.all(ids.map(head))).every((h) => h?.status === 'completed'));
+    const reads = vi.spyOn(t.deps.store, 'getHead');
+    await t.deps.runner.recover();
+    const readIds = reads.mock.calls.map(([id]) => id);
+    for (const id of ids) expect(readIds).not.toContain(id);
+    reads.mockRestore();
+  });
 });

@@ -21,6 +21,11 @@ export interface WorkflowKeys {
 export class KeySpace {
   /** Sorted set of thread ids scored by their last known expiry (epoch ms). */
   readonly active: string;
+  /**
+   * Set of thread ids that may be generating: added before a write can make one generating, removed once
+   * it is seen not to be (see RedisWorkflowStore.listGenerating).
+   */
+  readonly generating: string;
   /** Pub/sub channel carrying every committed {@link WorkflowChange}. */
   readonly changes: string;
   /** Pub/sub channel carrying the thread id of every lease given up by its holder. */
@@ -30,6 +35,7 @@ export class KeySpace {
     // Redis hashes the first {...} of a key: braces in the prefix would replace the thread id as hash tag.
     if (/[{}]/.test(prefix)) throw new Error(`REDIS_KEY_PREFIX must not contain "{" or "}" (got "${prefix}")`);
     this.active = `${prefix}active`;
+    this.generating = `${prefix}generating`;
     this.changes = `${prefix}changes`;
     this.leases = `${prefix}leases`;
   }
