@@ -109,6 +109,8 @@ export function connectGuardsRedis(url: string, commandTimeoutMs: number, logger
     commandTimeout: commandTimeoutMs,
     connectTimeout: Math.max(1000, commandTimeoutMs),
     retryStrategy: (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),
+    // Rate-limit counters of the requests of one tick go out in one write.
+    enableAutoPipelining: true,
   });
   let down = false;
   redis.on('error', (err: Error) => {
