@@ -12,6 +12,7 @@ const WORKFLOWS = 10_000;
 const FRONTENDS = 5_000;
 const POLL_MS = 2_000;
 const POOL = 256;
+const TOP_UP_MS = 100;
 
 const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -71,8 +72,9 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
     for (const id of ids.slice(0, FRONTENDS)) pollers.add(id);
     
 
-    // Keep 10,000 generating: every 500 ms, start (in-process, like the ramp-up) as many as have completed,
-    // and hand the new ids to the frontends whose document completed.
+    // Keep 10,000 generating: every 100 ms, start (in-process, like the ramp-up) as many as have completed,
+    // and hand the new ids to the frontends whose document completed. New documents arrive all the time,
+    // not in bursts: 500 ms top-ups made bursts of ~300 starts that held the event loop for tens of ms.
     const topUp = (async () => {
       while (!stopTopUp) {
         const active = await service.call<number>('activeLoops').catch(() => WORKFLOWS);
@@ -82,7 +84,7 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
           started += fresh.length;
           for (const id of fresh) waiting.shift()?.(id);
         }
-        await sleep(500);
+        await sleep(TOP_UP_MS);
       }
       for (const resolve of waiting.splice(0)) resolve(null);
     })();
@@ -167,7 +169,7 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
       },
     );
     ctx.notes.push(
-      `${label}: ramp-up started ${fmt.int(WORKFLOWS)} workflows in-process in ${rampS.toFixed(1)} s, then ${aloneS} s of generation alone, then the frontends; every 500 ms as many new ones as had completed; ${windowS} s window after a ${ctx.quick ? 2 : 5} s settle; ${fmt.int(polls)} polls (${Object.entries(statuses).map(([k, v]) => `${k}: ${fmt.int(v)}`).join(', ')}), ${errors} client errors; client issued polls late by p99 ${fmt.ms(lateP99)} (client event-loop delay p99 ${fmt.ms(clientEld.percentile(99) / 1e6)}): ${lateP99 > 100 ? 'the client was saturated, the poll rate is what it could drive' : 'the client kept up'}. Frontends share a pool of ≤ ${POOL} keep-alive connections.${serverCpu > 0.9 ? ` The service process was CPU-bound (${fmt.pct(serverCpu)} of a core, GC threads included): polls queued behind generation and each other, so the latencies are queueing time.` : ''}`,
+      `${label}: ramp-up started ${fmt.int(WORKFLOWS)} workflows in-process in ${rampS.toFixed(1)} s, then ${aloneS} s of generation alone, then the frontends; every ${TOP_UP_MS} ms as many new ones as had completed; ${windowS} s window after a ${ctx.quick ? 2 : 5} s settle; ${fmt.int(polls)} polls (${Object.entries(statuses).map(([k, v]) => `${k}: ${fmt.int(v)}`).join(', ')}), ${errors} client errors; client issued polls late by p99 ${fmt.ms(lateP99)} (client event-loop delay p99 ${fmt.ms(clientEld.percentile(99) / 1e6)}): ${lateP99 > 100 ? 'the client was saturated, the poll rate is what it could drive' : 'the client kept up'}. Frontends share a pool of ≤ ${POOL} keep-alive connections.${serverCpu > 0.9 ? ` The service process was CPU-bound (${fmt.pct(serverCpu)} of a core, GC threads included): polls queued behind generation and each other, so the latencies are queueing time.` : ''}`,
     );
   } finally {
     stopTopUp = true;
