@@ -69,8 +69,13 @@ export class MemoryWorkflowStore implements WorkflowStore {
     if (this.live(head.thread_id)) throw new Error(`workflow ${head.thread_id} already exists`);
     const record: WorkflowRecord = {
       // Copied in (the caller keeps its object); initialHead only shares the reference.
-      head: Object.freeze({ ...initialHead(workflow), case_facts: head.case_facts ? frozenFacts(head.case_facts) : null }),
-      sections: Object.freeze([...sections].sort((a, b) => a.section_order - b.section_order).map((s) => Object.freeze({ ...s }))),
+      head: Object.freeze({
+        ...initialHead(workflow),
+        case_facts: head.case_facts ? frozenFacts(head.case_facts) : null,
+      }),
+      sections: Object.freeze(
+        [...sections].sort((a, b) => a.section_order - b.section_order).map((s) => Object.freeze({ ...s })),
+      ),
       exhibits: new Map(),
       exhibitList: Object.freeze([]),
       logs: logs.slice(-MAX_LOGS_KEPT).map((l) => Object.freeze({ ...l })),
@@ -241,7 +246,8 @@ export class MemoryWorkflowStore implements WorkflowStore {
 
   private commit(record: WorkflowRecord, kind: WorkflowChangeKind): void {
     const now = this.now();
-    record.head = Object.freeze({ ...record.head, version: record.head.version + 1, updated_at: new Date(now).toISOString() });
+    const updated_at = new Date(now).toISOString();
+    record.head = Object.freeze({ ...record.head, version: record.head.version + 1, updated_at });
     record.expiresAt = now + this.ttlMs;
     this.emit({ thread_id: record.head.thread_id, version: record.head.version, kind });
   }
@@ -265,6 +271,8 @@ export class MemoryWorkflowStore implements WorkflowStore {
 /** A frozen deep copy: case facts are strings and arrays of strings (see `CaseFacts`). */
 function frozenFacts(facts: CaseFacts): CaseFacts {
   const copy: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(facts)) copy[key] = Array.isArray(value) ? Object.freeze([...(value as unknown[])]) : value;
+  for (const [key, value] of Object.entries(facts)) {
+    copy[key] = Array.isArray(value) ? Object.freeze([...(value as unknown[])]) : value;
+  }
   return Object.freeze(copy) as CaseFacts;
 }

@@ -28,9 +28,9 @@ export function logAuthMode(config: Config, logger: Logger): void {
 }
 
 /**
- * Bearer-token authentication for `/api` (mounted at the root, it checks the path itself). HS256 only, signature and `exp` checked by
- * jose with `AUTH_CLOCK_SKEW_SECONDS` of tolerance; `sub` (following the user_id rules) becomes the user.
- * The token's text and the reason a check failed are never logged or echoed. Null when auth is off.
+ * Bearer-token authentication for `/api` (mounted at the root, it checks the path itself). HS256 only,
+ * signature and `exp` checked by jose with `AUTH_CLOCK_SKEW_SECONDS` of tolerance; `sub` (following the
+ * user_id rules) becomes the user. The token's text and the reason a check failed are never logged or echoed. Null when auth is off.
  */
 export function authenticate(config: Config): RequestHandler | null {
   if (!config.authJwtSecret) return null;

@@ -14,7 +14,8 @@ type Limited = 'mutating' | 'read';
  * Per-user (per-IP when auth is off) limits on `/api`, in fixed windows of `RATE_LIMIT_WINDOW_SECONDS`:
  * one budget for the mutating routes, a larger one for the reading routes (preview polls and event
  * streams). Counters live in Redis when `REDIS_URL` is set, so every process shares them; a Redis outage
- * lets requests through rather than refusing everyone. Mount at the root, after authentication. Null when both are off.
+ * lets requests through rather than refusing everyone. Mount at the root, after authentication. Null when
+ * both are off.
  */
 export function rateLimits(config: Config, guards: Guards, metrics: Metrics, logger: Logger): RequestHandler | null {
   const limiters: Partial<Record<Limited, RateLimitRequestHandler>> = {};
