@@ -166,6 +166,44 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
     });
   });
 
+  describe('a finished workflow', () => {
+    it('keeps everything through its completion, lease release and later writes (uploads, log lines, deletion)', async () => {
+      const id = await created();
+      expect(await store.acquireLease(id, 'loop', 10_000)).toBe(true);
+      await store.putExhibit(id, exhibit('1.a'));
+      for (const [n, s] of ['header', 'body', 'closing'].entries()) {
+        expect(await store.updateSection(id, s, completedPatch(10 + n, 5), { leaseToken: 'loop', log: log(`done ${s}`) })).toBe(true);
+      }
+      expect((await store.transition(id, { from: ['generating'], to: 'completed', at: Date.now(), log: log('finished') })).ok).toBe(true);
+      const atCompletion = await store.get(id);
+      await store.releaseLease(id, 'loop');
+      const { version: _v, updated_at: _u, ...rest } = atCompletion!;
+      expect(await store.get(id)).toMatchObject(rest);
+      expect(await store.getHead(id)).toMatchObject({ status: 'completed', completed_sections: 3, total_tokens: 33 });
+
+      // Later writes land on top of what was there.
+      expect(await store.putExhibit(id, exhibit('2.b', 99), log('late upload'))).toEqual({ replaced: null });
+      expect(await store.appendLog(id, log('reviewed'))).toBe(true);
+      const later = await store.get(id);
+      expect(later!.sections).toEqual(atCompletion!.sections);
+      expect(later!.exhibits.map((e) => [e.exhibit_id, e.file_size])).toEqual([['1.a', 10], ['2.b', 99]]);
+      expect(later!.logs.map((l) => l.message).slice(-3)).toEqual(['finished', 'late upload', 'reviewed']);
+      expect((await store.get(id, { logLimit: 1 }))!.logs.map((l) => l.message)).toEqual(['reviewed']);
+      expect(later!.version).toBe(atCompletion!.version + 2);
+
+      // What a read hands out still cannot change what is stored.
+      try {
+        later!.sections[0]!.content_html = 'changed';
+      } catch (err) {
+        expect(err).toBeInstanceOf(TypeError);
+      }
+      expect((await store.get(id))!.sections[0]!.content_html).toBe(completedPatch(0, 0).content_html);
+
+      expect(await store.delete(id)).toBe(true);
+      expect(await store.get(id)).toBeNull();
+    });
+  });
+
   describe('logs', () => {
     it('keeps only the newest 100, oldest first, and honours logLimit', async () => {
       const id = await created();
