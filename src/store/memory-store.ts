@@ -59,7 +59,8 @@ export interface MemoryStoreOptions {
 /**
  * Single-process store. Each method runs synchronously between awaits, which makes every change atomic
  * without locks. Values are copied in and frozen; reads hand out the frozen values themselves, so callers
- * can never change stored state (an attempt throws) and a read allocates almost nothing. Copying on every
+ * can never change stored state (an attempt throws) and a read allocates almost nothing — except for a
+ * finished workflow, whose body is kept packed and parsed afresh for each read (see `packed`). Copying on every
  * read cost the capacity benchmark more than anything else: each section's read stayed alive through the
  * writer's 2–5 s, long enough to leave V8's young generation, and died in the old one (bench scenario 4).
  */
@@ -88,7 +89,11 @@ export class MemoryWorkflowStore implements WorkflowStore {
         ...initialHead(workflow),
         case_facts: head.case_facts ? frozenFacts(head.case_facts) : null,
       }),
-      body: freezeBody([...sections].sort((a, b) => a.section_order - b.section_order), [], logs.slice(-MAX_LOGS_KEPT)),
+      body: freezeBody(
+        sections.map((s) => ({ ...s })).sort((a, b) => a.section_order - b.section_order),
+        [],
+        logs.slice(-MAX_LOGS_KEPT).map((l) => ({ ...l })),
+      ),
       packed: null,
       expiresAt: 0,
       lease: null,
@@ -302,18 +307,20 @@ export class MemoryWorkflowStore implements WorkflowStore {
   }
 }
 
+/** Freezes objects the store owns (copies of the caller's, or just parsed) into a body. */
 function freezeBody(sections: Section[], exhibits: Exhibit[], logs: LogEntry[]): Body {
-  const frozen = exhibits.map((e) => Object.freeze({ ...e }));
+  const frozen = exhibits.map((e) => Object.freeze(e));
   return {
-    sections: Object.freeze(sections.map((s) => Object.freeze({ ...s }))),
+    sections: Object.freeze(sections.map((s) => Object.freeze(s))),
     exhibits: new Map(frozen.map((e) => [e.exhibit_id, e])),
     exhibitList: Object.freeze(frozen),
-    logs: logs.map((l) => Object.freeze({ ...l })),
+    logs: logs.map((l) => Object.freeze(l)),
   };
 }
 
 function unpack(packed: string): Body {
-  const { sections, exhibits, logs } = JSON.parse(packed) as { sections: Section[]; exhibits: Exhibit[]; logs: LogEntry[] };
+  const parsed = JSON.parse(packed) as { sections: Section[]; exhibits: Exhibit[]; logs: LogEntry[] };
+  const { sections, exhibits, logs } = parsed;
   return freezeBody(sections, exhibits, logs);
 }
 
