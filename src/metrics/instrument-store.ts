@@ -10,7 +10,7 @@ import type { Metrics } from './metrics.js';
  */
 export function instrumentStore(store: WorkflowStore, metrics: Metrics): WorkflowStore {
   const observe = (method: string, args: unknown[], result: unknown) => {
-    if (method === 'updateSection' && result === true) {
+    if (method === 'updateSection' && result) {
       const patch = args[2] as SectionPatch;
       if (patch.status === 'completed') {
         metrics.sectionsWritten.inc({ status: 'completed' });

@@ -135,19 +135,19 @@ export class MemoryWorkflowStore implements WorkflowStore {
     sectionId: string,
     patch: SectionPatch,
     options: SectionWriteOptions,
-  ): Promise<boolean> {
+  ): Promise<WorkflowHead | null> {
     const record = this.live(threadId);
-    if (!record || !this.holdsLease(record, options.leaseToken)) return false;
+    if (!record || !this.holdsLease(record, options.leaseToken)) return null;
     const body = this.open(record);
     const index = body.sections.findIndex((s) => s.section_id === sectionId);
     const section = body.sections[index];
-    if (!section) return false;
+    if (!section) return null;
     const next = applySectionPatch(record.head, section, patch);
     body.sections = Object.freeze(body.sections.with(index, Object.freeze(next.section)));
     record.head = next.head;
     if (options.log) this.pushLog(record, options.log);
     this.commit(record, 'section');
-    return true;
+    return record.head;
   }
 
   async appendLog(threadId: string, entry: LogEntry): Promise<boolean> {

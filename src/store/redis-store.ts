@@ -168,14 +168,14 @@ export class RedisWorkflowStore implements WorkflowStore {
     sectionId: string,
     patch: SectionPatch,
     options: SectionWriteOptions,
-  ): Promise<boolean> {
+  ): Promise<WorkflowHead | null> {
     const reply = await this.write(updateSection6, threadId, [
       sectionId,
       JSON.stringify(patch),
       options.leaseToken,
       options.log ? JSON.stringify(options.log) : '',
     ]);
-    return reply === 1;
+    return Array.isArray(reply) ? decodeHead(reply as string[]) : null;
   }
 
   async appendLog(threadId: string, entry: LogEntry): Promise<boolean> {

@@ -87,9 +87,16 @@ export interface WorkflowStore {
   /**
    * Changes one section (and appends the log line) if `leaseToken` holds the workflow's lease. A section
    * that becomes `completed` adds its tokens and duration to the head's aggregates once.
-   * Returns false when the workflow, the section or the lease is gone.
+   * Answers the head as the write left it — so the lease holder sees a pause, and by the version whether
+   * anyone else wrote meanwhile, without reading the workflow again — or null when the workflow, the
+   * section or the lease is gone.
    */
-  updateSection(threadId: string, sectionId: string, patch: SectionPatch, options: SectionWriteOptions): Promise<boolean>;
+  updateSection(
+    threadId: string,
+    sectionId: string,
+    patch: SectionPatch,
+    options: SectionWriteOptions,
+  ): Promise<WorkflowHead | null>;
 
   /** Appends a log line; only the newest 100 are kept. */
   appendLog(threadId: string, entry: LogEntry): Promise<boolean>;

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import { v4 as uuidv4 } from 'uuid';
 import { StoreUnavailableError } from '../errors.js';
-import type { WorkflowStore } from '../store/workflow-store.js';
+import { applySectionPatch } from '../store/state-rules.js';
+import type { SectionPatch, WorkflowStore } from '../store/workflow-store.js';
 import { sanitizeSectionHtml } from './html.js';
 import { logEntry } from './logs.js';
 import type { SectionWriter } from './section-writer.js';
 import { sleep } from './sleep.js';
-import type { Section } from './types.js';
+import type { Section, Workflow, WorkflowHead } from './types.js';
 
 export interface RunnerOptions {
   store: WorkflowStore;
@@ -196,12 +197,19 @@ export class GenerationRunner {
     lost: AbortSignal,
   ): Promise<ExitReason> {
     const exitReason = (): ExitReason => (lost.aborted ? 'lease-lost' : 'aborted');
+    // Read in full once; after that each section write answers the head it left, and the loop keeps its own
+    // copy up to date. Only when the version shows that someone else wrote meanwhile (an upload, a pause, a
+    // log line) is the workflow read again: the writer sees new exhibits, and the status check sees a pause.
+    let wf: Workflow | null = null;
     for (;;) {
-      const wf = await this.retrying(() => this.store.get(threadId, { logLimit: 0 }), signal);
-      if (wf === aborted) return exitReason();
+      if (!wf) {
+        const read = await this.retrying(() => this.store.get(threadId, { logLimit: 0 }), signal);
+        if (read === aborted) return exitReason();
+        wf = read;
+      }
       if (!wf || wf.status !== 'generating') return 'not-generating';
 
-      const next = wf.sections.find((s) => s.status !== 'completed');
+      const next: Section | undefined = wf.sections.find((s) => s.status !== 'completed');
       if (!next) {
         const done = await this.retrying(
           () =>
@@ -217,15 +225,16 @@ export class GenerationRunner {
       }
 
       const began = Date.now();
-      const started = await this.writeSection(threadId, next, token, signal, {
-        status: 'in_progress',
-        updated_at: new Date(began).toISOString(),
-      }, logEntry('info', `Generating section: ${next.section_name}`, AGENT));
-      if (started !== true) return started === aborted ? exitReason() : 'lease-lost';
+      const startPatch: SectionPatch = { status: 'in_progress', updated_at: new Date(began).toISOString() };
+      const started = await this.writeSection(threadId, next, token, signal, startPatch,
+        logEntry('info', `Generating section: ${next.section_name}`, AGENT));
+      if (started === aborted) return exitReason();
+      if (!started) return 'lease-lost';
+      const writing = advance(wf, next, startPatch, started);
 
       let result;
       try {
-        result = await this.options.writer.write({ workflow: wf, section: next, exhibits: wf.exhibits, signal });
+        result = await this.options.writer.write({ workflow: writing ?? wf, section: next, exhibits: (writing ?? wf).exhibits, signal });
       } catch (err) {
         if (signal.aborted) return exitReason();
         await this.fail(threadId, next, token, err, signal);
@@ -233,14 +242,18 @@ export class GenerationRunner {
       }
 
       const tokens = Number.isFinite(result.tokens_used) ? Math.max(0, Math.round(result.tokens_used)) : 0;
-      const stored = await this.writeSection(threadId, next, token, signal, {
+      const donePatch: SectionPatch = {
         status: 'completed',
         updated_at: new Date(Date.now()).toISOString(),
         content_html: flat(sanitizeSectionHtml(result.content_html)),
         tokens_used: tokens,
         duration_ms: Date.now() - began,
-      }, logEntry('success', `Completed section: ${next.section_name} (${tokens} tokens)`, AGENT));
-      if (stored !== true) return stored === aborted ? exitReason() : 'lease-lost';
+      };
+      const stored = await this.writeSection(threadId, next, token, signal, donePatch,
+        logEntry('success', `Completed section: ${next.section_name} (${tokens} tokens)`, AGENT));
+      if (stored === aborted) return exitReason();
+      if (!stored) return 'lease-lost';
+      wf = writing && advance(writing, next, donePatch, stored);
     }
   }
 
@@ -249,7 +262,7 @@ export class GenerationRunner {
     section: Section,
     token: string,
     signal: AbortSignal,
-    patch: Parameters<WorkflowStore['updateSection']>[2],
+    patch: SectionPatch,
     log: ReturnType<typeof logEntry>,
   ) {
     return this.retrying(
@@ -305,6 +318,21 @@ export class GenerationRunner {
 }
 
 const aborted: unique symbol = Symbol('aborted');
+
+/**
+ * The loop's copy of the workflow after its own section write, when `head` (what the write answered) shows
+ * that nothing else was written since `wf` was current: exactly one version later. Null otherwise (the
+ * caller reads the workflow again). The section changes as the store changed it (the same rule).
+ */
+function advance(wf: Workflow, section: Section, patch: SectionPatch, head: WorkflowHead): Workflow | null {
+  if (head.version !== wf.version + 1) return null;
+  const index = wf.sections.findIndex((s) => s.section_id === section.section_id);
+  const current = wf.sections[index];
+  if (!current) return null;
+  const sections = wf.sections.slice();
+  sections[index] = applySectionPatch(head, current, patch).section;
+  return { ...head, sections, exhibits: wf.exhibits, logs: wf.logs };
+}
 
 /**
  * A flat copy of a string. V8 keeps a string built by concatenation (sanitize-html's output) as a tree of

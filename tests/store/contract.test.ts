@@ -134,7 +134,7 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
       expect(await store.acquireLease(id, 't', 1000)).toBe(false);
       expect(await store.renewLease(id, 't', 1000)).toBe(false);
       await expect(store.releaseLease(id, 't')).resolves.toBeUndefined();
-      expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 't' })).toBe(false);
+      expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 't' })).toBeNull();
     });
 
     it('hands out copies or frozen values: changing a returned object changes nothing stored', async () => {
@@ -172,7 +172,7 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
       expect(await store.acquireLease(id, 'loop', 10_000)).toBe(true);
       await store.putExhibit(id, exhibit('1.a'));
       for (const [n, s] of ['header', 'body', 'closing'].entries()) {
-        expect(await store.updateSection(id, s, completedPatch(10 + n, 5), { leaseToken: 'loop', log: log(`done ${s}`) })).toBe(true);
+        expect(await store.updateSection(id, s, completedPatch(10 + n, 5), { leaseToken: 'loop', log: log(`done ${s}`) })).not.toBeNull();
       }
       expect((await store.transition(id, { from: ['generating'], to: 'completed', at: Date.now(), log: log('finished') })).ok).toBe(true);
       const atCompletion = await store.get(id);
@@ -314,9 +314,9 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
   describe('updateSection (fenced by the lease)', () => {
     it('is refused without the lease, and with someone else’s', async () => {
       const id = await created();
-      expect(await store.updateSection(id, 'header', completedPatch(5, 5), { leaseToken: 'nobody' })).toBe(false);
+      expect(await store.updateSection(id, 'header', completedPatch(5, 5), { leaseToken: 'nobody' })).toBeNull();
       expect(await store.acquireLease(id, 'owner', 10_000)).toBe(true);
-      expect(await store.updateSection(id, 'header', completedPatch(5, 5), { leaseToken: 'intruder' })).toBe(false);
+      expect(await store.updateSection(id, 'header', completedPatch(5, 5), { leaseToken: 'intruder' })).toBeNull();
       const wf = (await store.get(id))!;
       expect(wf).toMatchObject({ version: 1, completed_sections: 0 });
       expect(wf.sections[0]!.status).toBe('pending');
@@ -325,25 +325,39 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
     it('is refused for an unknown section', async () => {
       const id = await created();
       await store.acquireLease(id, 'owner', 10_000);
-      expect(await store.updateSection(id, 'nope', completedPatch(5, 5), { leaseToken: 'owner' })).toBe(false);
+      expect(await store.updateSection(id, 'nope', completedPatch(5, 5), { leaseToken: 'owner' })).toBeNull();
     });
 
     it('writes the section and its log line, and counts a completion once', async () => {
       const id = await created();
       await store.acquireLease(id, 'owner', 10_000);
       const at = new Date().toISOString();
-      expect(await store.updateSection(id, 'body', { status: 'in_progress', updated_at: at }, { leaseToken: 'owner', log: log('Generating') })).toBe(true);
+      expect(await store.updateSection(id, 'body', { status: 'in_progress', updated_at: at }, { leaseToken: 'owner', log: log('Generating') })).not.toBeNull();
       let wf = (await store.get(id))!;
       expect(wf.sections[1]).toMatchObject({ section_id: 'body', status: 'in_progress', updated_at: at });
       expect(wf.completed_sections).toBe(0);
 
       const patch = completedPatch(120, 800);
-      expect(await store.updateSection(id, 'body', patch, { leaseToken: 'owner', log: log('Completed') })).toBe(true);
-      expect(await store.updateSection(id, 'body', patch, { leaseToken: 'owner' })).toBe(true);
+      expect(await store.updateSection(id, 'body', patch, { leaseToken: 'owner', log: log('Completed') })).not.toBeNull();
+      expect(await store.updateSection(id, 'body', patch, { leaseToken: 'owner' })).not.toBeNull();
       wf = (await store.get(id))!;
       expect(wf.sections[1]).toEqual({ ...section('body', 2), ...patch });
       expect(wf).toMatchObject({ completed_sections: 1, total_tokens: 120, completed_ms: 800, version: 4 });
       expect(wf.logs.map((l) => l.message)).toEqual(['Starting', 'Generating', 'Completed']);
+    });
+
+    it('answers the head as the write left it: the next version, the aggregates, a status changed meanwhile', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'owner', 10_000);
+      const before = (await store.getHead(id))!;
+      const head = await store.updateSection(id, 'body', completedPatch(120, 800), { leaseToken: 'owner', log: log('Completed') });
+      expect(head).toEqual(await store.getHead(id));
+      expect(head).toMatchObject({ thread_id: id, status: 'generating', version: before.version + 1, completed_sections: 1, total_tokens: 120, completed_ms: 800 });
+
+      // A pause by someone else shows in the next answer: the version jumped by two (theirs and this write).
+      await store.transition(id, { from: ['generating'], to: 'paused', at: Date.now() });
+      const after = await store.updateSection(id, 'header', completedPatch(5, 5), { leaseToken: 'owner' });
+      expect(after).toMatchObject({ status: 'paused', version: head!.version + 2, completed_sections: 2 });
     });
 
     it('takes a completion back out of the aggregates when a section leaves completed', async () => {
@@ -429,9 +443,9 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
       await store.acquireLease(id, 'old', 150);
       await sut.advance(400);
       expect(await store.renewLease(id, 'old', 150)).toBe(false);
-      expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 'old' })).toBe(false);
+      expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 'old' })).toBeNull();
       expect(await store.acquireLease(id, 'new', 10_000)).toBe(true);
-      expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 'new' })).toBe(true);
+      expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 'new' })).not.toBeNull();
     });
 
     it('tells every listener when its holder gives a lease up, and nothing when another token tries', async () => {

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { GatedWriter } from '../helpers/writers.js';
+import { logEntry } from '../../src/workflow/logs.js';
 
 let t: TestApp;
 afterEach(async () => {
@@ -210,5 +211,49 @@ describe('recovery', () => {
     const readIds = reads.mock.calls.map(([id]) => id);
     for (const id of ids) expect(readIds).not.toContain(id);
     reads.mockRestore();
+  });
+});
+
+describe('what a loop reads', () => {
+  it('reads the workflow in full once, not once per section: each write answers the head it left', async () => {
+    const writer = new GatedWriter();
+    t = await makeTestApp({ overrides: { writer } });
+    const reads = vi.spyOn(t.deps.store, 'get');
+    const id = (await request(t.app).post('/api/generate-petition').send({ case_id: 'reads', user_id: 'u' }).expect(200)).body.thread_id as string;
+    for (let n = 0; n < 5; n++) {
+      await waitFor(() => writer.pending.length === 1);
+      writer.release();
+    }
+    await waitFor(async () => (await head(id))?.status === 'completed');
+    expect(reads.mock.calls.filter(([readId]) => readId === id)).toHaveLength(1);
+    // The loop's own copy stayed right: every section stored once, in order, with its content.
+    const wf = (await get(id))!;
+    expect(wf.sections.map((s) => [s.status, s.content_html.includes(`Text of ${s.section_id}`)])).toEqual(
+      Array.from({ length: 5 }, () => ['completed', true]),
+    );
+    expect(wf.completed_sections).toBe(5);
+    reads.mockRestore();
+  });
+
+  it('reads again when someone else wrote meanwhile: an exhibit uploaded during a section reaches the next one', async () => {
+    const seen: number[] = [];
+    const writer = new GatedWriter();
+    const write = writer.write.bind(writer);
+    writer.write = (input) => {
+      seen.push(input.exhibits.length);
+      return write(input);
+    };
+    t = await makeTestApp({ overrides: { writer } });
+    const id = (await request(t.app).post('/api/generate-petition').send({ case_id: 'upload', user_id: 'u' }).expect(200)).body.thread_id as string;
+    await waitFor(() => writer.pending.length === 1);
+    await t.deps.store.putExhibit(
+      id,
+      { exhibit_id: 'A.1', filename: 'award.pdf', stored_name: 'x.pdf', file_path: 'uploads/x.pdf', file_size: 10, mime_type: 'application/pdf', uploaded_at: new Date().toISOString() },
+      logEntry('success', 'Exhibit uploaded: award.pdf'),
+    );
+    writer.release();
+    await waitFor(() => writer.pending.length === 1);
+    expect(writer.pending).toEqual(['background']);
+    expect(seen).toEqual([0, 1]);
   });
 });
