@@ -61,7 +61,13 @@ export class PreviewService {
     if (!parts || parts.version !== head.version) {
       const workflow = await this.store.get(threadId, { logLimit: PREVIEW_LOG_LIMIT });
       if (!workflow) return null;
-      parts = serializeParts(workflow);
+      const fresh = serializeParts(workflow);
+      // A generating workflow gets a new version about every two seconds, about as often as it is polled:
+      // its cached parts were replaced before a second poll used them, yet lived long enough to leave V8's
+      // young generation and die in the old one — most of the garbage behind the full collections of bench
+      // scenario 4. Only a workflow at rest is cached.
+      if (workflow.status === 'generating') return this.assemble(fresh, this.describe(workflow, now));
+      parts = fresh;
       this.cache.set(threadId, parts);
       // The full read may have seen a newer version than the head; describe what is actually sent.
       if (workflow.version !== head.version) return this.assemble(parts, this.describe(workflow, now));

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
@@ -186,6 +186,30 @@ describe('the preview as a polling target', () => {
     expect(after.status).toBe(200);
     expect(after.headers.etag).not.toBe(before.headers.etag);
     expect(after.body.logs.at(-1).message).toBe('external note');
+  });
+
+  it('reads a finished document once and serves it from the cache; a generating one is read for every change', async () => {
+    t = await makeTestApp({ env: { SECTION_DELAY_MIN_MS: '5000', SECTION_DELAY_MAX_MS: '5000' } });
+    const { body } = await start(t.app);
+    const id = body.thread_id as string;
+    const reads = vi.spyOn(t.deps.store, 'get');
+    const readsOf = () => reads.mock.calls.filter(([readId]) => readId === id).length;
+
+    // Generating: each poll after a change shows that change (nothing stale is served from a cache).
+    await preview(t.app, id).expect(200);
+    for (let i = 0; i < 3; i++) {
+      await t.deps.store.appendLog(id, { timestamp: new Date().toISOString(), level: 'info', message: `note ${i}`, agent: 'test' });
+      expect((await preview(t.app, id)).body.logs.at(-1).message).toBe(`note ${i}`);
+    }
+
+    // Finished: one full read, then polls answer from the cache (the metadata no longer moves).
+    await request(t.app).post(`/api/pause/${id}`).expect(200);
+    await t.deps.store.transition(id, { from: ['paused'], to: 'error', at: Date.now(), errorMessage: 'stopped by test' });
+    const first = await preview(t.app, id).expect(200);
+    const before = readsOf();
+    for (let i = 0; i < 5; i++) expect((await preview(t.app, id).expect(200)).text).toBe(first.text);
+    expect(readsOf()).toBe(before);
+    reads.mockRestore();
   });
 
   it('returns only the newest 50 logs, oldest first', async () => {
