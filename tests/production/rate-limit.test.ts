@@ -27,6 +27,8 @@ describe('rate limits, open mode (per IP)', () => {
       const res = await pauseUnknown(t, ip);
       expect(res.status).toBe(404);
       expect(res.headers['ratelimit-limit']).toBe('3');
+      // Each request counts once (one limiter runs per request).
+      expect(res.headers['ratelimit-remaining']).toBe(String(2 - i));
     }
     const limited = await pauseUnknown(t, ip);
     expect(limited.status).toBe(429);

@@ -44,8 +44,9 @@ export function rateLimits(config: Config, guards: Guards, metrics: Metrics, log
           }),
         );
       },
-      // Its own warnings go to our logger; the X-Forwarded-For check is TRUST_PROXY's business.
-      validate: { xForwardedForHeader: false },
+      // Its own warnings go to our logger; the X-Forwarded-For check is TRUST_PROXY's business. The
+      // double-count check keeps a WeakMap entry per request; the dispatcher below runs exactly one limiter.
+      validate: { xForwardedForHeader: false, singleCount: false },
       message: undefined,
     });
   }
