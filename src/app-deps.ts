@@ -9,6 +9,7 @@ import type { PdfService } from './pdf/pdf-service.js';
 import type { WorkflowStore } from './store/workflow-store.js';
 import type { PreviewService } from './workflow/preview.js';
 import type { GenerationRunner } from './workflow/runner.js';
+import type { HtmlSanitizer } from './workflow/sanitizer.js';
 import type { WorkflowService } from './workflow/service.js';
 
 /** Everything the HTTP layer is built from; `createDeps` wires the real ones, tests their own. */
@@ -17,6 +18,8 @@ export interface AppDeps {
   logger: Logger;
   store: WorkflowStore;
   runner: GenerationRunner;
+  /** Cleans writer output off the main thread; closed after the runner. */
+  sanitizer: HtmlSanitizer;
   service: WorkflowService;
   preview: PreviewService;
   exhibits: ExhibitService;

@@ -13,6 +13,7 @@ import type { WorkflowStore } from './store/workflow-store.js';
 import { DefaultSectionWriter } from './workflow/default-writer.js';
 import { PreviewService } from './workflow/preview.js';
 import { GenerationRunner } from './workflow/runner.js';
+import { WorkerSanitizer } from './workflow/sanitizer.js';
 import type { SectionWriter } from './workflow/section-writer.js';
 import { WorkflowService } from './workflow/service.js';
 
@@ -29,9 +30,11 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const writer =
     overrides.writer ??
     new DefaultSectionWriter({ delayMinMs: config.sectionDelayMinMs, delayMaxMs: config.sectionDelayMaxMs });
+  const sanitizer = new WorkerSanitizer();
   const runner = new GenerationRunner({
     store,
     writer,
+    sanitizer,
     logger,
     leaseTtlMs: config.leaseTtlMs,
     recoveryIntervalMs: config.recoveryIntervalMs,
@@ -54,12 +57,18 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   service.onDelete(async (threadId) => preview.forget(threadId));
   service.onDelete((threadId) => exhibits.removeAll(threadId));
   service.onDelete((threadId) => pdf.remove(threadId));
-  return { config, logger, store, runner, service, preview, exhibits, pdf, events, metrics, guards, idempotency };
+  return { config, logger, store, runner, sanitizer, service, preview, exhibits, pdf, events, metrics, guards, idempotency };
 }
 
 /** Stops background work and closes the store; each step runs even when an earlier one fails. */
 export async function closeDeps(deps: AppDeps): Promise<void> {
-  for (const step of [() => deps.events.close(), () => deps.runner.close(), () => deps.store.close(), () => deps.guards.close()]) {
+  for (const step of [
+    () => deps.events.close(),
+    () => deps.runner.close(),
+    () => deps.sanitizer.close(),
+    () => deps.store.close(),
+    () => deps.guards.close(),
+  ]) {
     try {
       await step();
     } catch (err) {

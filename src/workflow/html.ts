@@ -3,7 +3,7 @@ import sanitizeHtml from 'sanitize-html';
 /** The only tags stored section HTML may contain, whatever writer produced it. No attributes at all. */
 export const ALLOWED_TAGS = ['h2', 'h3', 'h4', 'p', 'strong', 'em', 'b', 'i', 'u', 'ul', 'ol', 'li', 'br', 'blockquote'];
 
-const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
+export const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: ALLOWED_TAGS,
   allowedAttributes: {},
   allowedSchemes: [],
