@@ -13,14 +13,20 @@ export interface HtmlSanitizer {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const sanitizeHtml = require(workerData.modulePath);
-parentPort.on('message', ({ id, items }) => {
-  parentPort.postMessage({ id, items: items.map((html) => sanitizeHtml(html, workerData.options)) });
-});
+const clean = (html) => {
+  try {
+    return sanitizeHtml(html, workerData.options);
+  } catch {
+    return undefined; // retried on the main thread, where the error reaches its caller
+  }
+};
+parentPort.on('message', ({ id, items }) => parentPort.postMessage({ id, items: items.map(clean) }));
 `;
 
 interface Pending {
   html: string;
   resolve: (clean: string) => void;
+  reject: (err: unknown) => void;
 }
 
 /**
@@ -43,8 +49,8 @@ export class WorkerSanitizer implements HtmlSanitizer {
 
   sanitize(html: string): Promise<string> {
     if (this.closed) return Promise.resolve(sanitizeSectionHtml(html));
-    return new Promise((resolve) => {
-      this.queued.push({ html, resolve });
+    return new Promise((resolve, reject) => {
+      this.queued.push({ html, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => this.flush());
@@ -82,7 +88,7 @@ export class WorkerSanitizer implements HtmlSanitizer {
     worker.on('message', ({ id, items }: { id: number; items: string[] }) => {
       const batch = this.sent.get(id);
       this.sent.delete(id);
-      batch?.forEach((p, i) => p.resolve(items[i] ?? sanitizeSectionHtml(p.html)));
+      batch?.forEach((p, i) => (items[i] === undefined ? this.cleanHere([p]) : p.resolve(items[i])));
     });
     const lost = () => {
       if (this.worker !== worker) return;
@@ -97,7 +103,14 @@ export class WorkerSanitizer implements HtmlSanitizer {
     return worker;
   }
 
+  /** Each one answered on its own: an input sanitize-html cannot take fails only its own call. */
   private cleanHere(batch: Pending[]): void {
-    for (const p of batch) p.resolve(sanitizeSectionHtml(p.html));
+    for (const p of batch) {
+      try {
+        p.resolve(sanitizeSectionHtml(p.html));
+      } catch (err) {
+        p.reject(err);
+      }
+    }
   }
 }
