@@ -85,14 +85,14 @@ export class MemoryWorkflowStore implements WorkflowStore {
     if (this.live(head.thread_id)) throw new Error(`workflow ${head.thread_id} already exists`);
     const record: WorkflowRecord = {
       // Copied in (the caller keeps its object); initialHead only shares the reference.
-      head: Object.freeze({
-        ...initialHead(workflow),
-        case_facts: head.case_facts ? frozenFacts(head.case_facts) : null,
-      }),
+      head: Object.freeze(
+        Object.assign(initialHead(workflow), { case_facts: head.case_facts ? frozenFacts(head.case_facts) : null }),
+      ),
+      // Object.assign, not spread: see state-rules.ts.
       body: freezeBody(
-        sections.map((s) => ({ ...s })).sort((a, b) => a.section_order - b.section_order),
+        sections.map((s) => Object.assign({}, s)).sort((a, b) => a.section_order - b.section_order),
         [],
-        logs.slice(-MAX_LOGS_KEPT).map((l) => ({ ...l })),
+        logs.slice(-MAX_LOGS_KEPT).map((l) => Object.assign({}, l)),
       ),
       packed: null,
       expiresAt: 0,
@@ -112,12 +112,11 @@ export class MemoryWorkflowStore implements WorkflowStore {
     if (!record) return null;
     const limit = options.logLimit ?? MAX_LOGS_KEPT;
     const body = record.body ?? unpack(record.packed ?? '');
-    return {
-      ...record.head,
+    return Object.assign({}, record.head, {
       sections: body.sections as Section[],
       exhibits: body.exhibitList as Exhibit[],
       logs: limit > 0 ? body.logs.slice(-limit) : [],
-    };
+    });
   }
 
   async transition(threadId: string, transition: Transition): Promise<TransitionResult> {
@@ -165,7 +164,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
     const replaced = body.exhibits.get(exhibit.exhibit_id) ?? null;
     // A replacement moves to the end: exhibits are listed by upload time.
     body.exhibits.delete(exhibit.exhibit_id);
-    body.exhibits.set(exhibit.exhibit_id, Object.freeze({ ...exhibit }));
+    body.exhibits.set(exhibit.exhibit_id, Object.freeze(Object.assign({}, exhibit)));
     body.exhibitList = Object.freeze([...body.exhibits.values()]);
     if (log) this.pushLog(record, log);
     this.commit(record, 'exhibit');
@@ -261,7 +260,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
 
   private pushLog(record: WorkflowRecord, entry: LogEntry): void {
     const { logs } = this.open(record);
-    logs.push(Object.freeze({ ...entry }));
+    logs.push(Object.freeze(Object.assign({}, entry)));
     if (logs.length > MAX_LOGS_KEPT) logs.splice(0, logs.length - MAX_LOGS_KEPT);
   }
 
@@ -285,7 +284,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
   private commit(record: WorkflowRecord, kind: WorkflowChangeKind): void {
     const now = this.now();
     const updated_at = new Date(now).toISOString();
-    record.head = Object.freeze({ ...record.head, version: record.head.version + 1, updated_at });
+    record.head = Object.freeze(Object.assign({}, record.head, { version: record.head.version + 1, updated_at }));
     record.expiresAt = now + this.ttlMs;
     this.packIfFinished(record);
     this.emit({ thread_id: record.head.thread_id, version: record.head.version, kind });

@@ -143,7 +143,8 @@ export class RedisWorkflowStore implements WorkflowStore {
     const sections = sectionJson.map((s) => JSON.parse(s) as Section).sort((a, b) => a.section_order - b.section_order);
     const exhibits = order.flatMap((id) => (exhibitMap[id] ? [JSON.parse(exhibitMap[id]) as Exhibit] : []));
     const logs = limit > 0 ? logJson.map((l) => JSON.parse(l) as LogEntry) : [];
-    return { ...head, sections, exhibits, logs };
+    // Object.assign, not spread: see state-rules.ts.
+    return Object.assign(head, { sections, exhibits, logs });
   }
 
   async transition(threadId: string, t: Transition): Promise<TransitionResult> {

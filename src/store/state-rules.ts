@@ -1,11 +1,14 @@
 import type { Section, WorkflowHead } from '../workflow/types.js';
 import type { NewWorkflow, SectionPatch, Transition } from './workflow-store.js';
 
+// Copies here use Object.assign, not object spread: on Node 20 (V8 11.3) `{ ...obj }` gives nearly every copy a
+// hidden class of its own once warm, so each store write left a new map and descriptor array in the old
+// generation and made every property access megamorphic (V8's --log-maps; bench scenario 4).
+
 /** The head a new workflow starts with: version 0, no progress, timing running when it starts generating. */
 export function initialHead(workflow: NewWorkflow): WorkflowHead {
   const { head, sections } = workflow;
-  return {
-    ...head,
+  return Object.assign({}, head, {
     case_facts: head.case_facts ?? null,
     updated_at: head.created_at,
     error_message: null,
@@ -16,7 +19,7 @@ export function initialHead(workflow: NewWorkflow): WorkflowHead {
     total_tokens: 0,
     active_ms: 0,
     generating_since: head.status === 'generating' ? Date.parse(head.created_at) : null,
-  };
+  });
 }
 
 /**
@@ -24,7 +27,7 @@ export function initialHead(workflow: NewWorkflow): WorkflowHead {
  * store and mirrored by the Redis scripts (the contract suite checks both agree).
  */
 export function applyTransition(head: WorkflowHead, t: Transition): WorkflowHead {
-  const next = { ...head, status: t.to };
+  const next: WorkflowHead = Object.assign({}, head, { status: t.to });
   if (head.generating_since !== null && t.to !== 'generating') {
     next.active_ms = head.active_ms + Math.max(0, t.at - head.generating_since);
     next.generating_since = null;
@@ -41,7 +44,7 @@ export function applySectionPatch(
   section: Section,
   patch: SectionPatch,
 ): { head: WorkflowHead; section: Section } {
-  const next: Section = { ...section, status: patch.status, updated_at: patch.updated_at };
+  const next: Section = Object.assign({}, section, { status: patch.status, updated_at: patch.updated_at });
   if (patch.content_html !== undefined) next.content_html = patch.content_html;
   if (patch.tokens_used !== undefined) next.tokens_used = patch.tokens_used;
   if (patch.duration_ms !== undefined) next.duration_ms = patch.duration_ms;
@@ -53,12 +56,11 @@ export function applySectionPatch(
   const isCompleted = next.status === 'completed';
   if (wasCompleted !== isCompleted) {
     const sign = isCompleted ? 1 : -1;
-    nextHead = {
-      ...head,
+    nextHead = Object.assign({}, head, {
       completed_sections: head.completed_sections + sign,
       completed_ms: head.completed_ms + sign * (isCompleted ? next.duration_ms ?? 0 : section.duration_ms ?? 0),
       total_tokens: head.total_tokens + sign * (isCompleted ? next.tokens_used : section.tokens_used),
-    };
+    });
   }
   return { head: nextHead, section: next };
 }

@@ -71,7 +71,7 @@ export class GenerationRunner {
   ensureRunning(threadId: string, { waitForLease = true }: { waitForLease?: boolean } = {}): void {
     if (this.closing || this.loops.has(threadId)) return;
     const controller = new AbortController();
-    const done = this.run(threadId, controller.signal, waitForLease ? (this.options.leaseWaitMs ?? 3000) : 0)
+    const done = this.run(threadId, controller, waitForLease ? (this.options.leaseWaitMs ?? 3000) : 0)
       .catch((err: unknown): ExitReason => {
         this.log.error({ err, threadId }, 'generation loop crashed');
         return 'failed';
@@ -143,28 +143,32 @@ export class GenerationRunner {
       .catch((err: unknown) => this.log.warn({ err, threadId }, 'status re-check failed'));
   }
 
-  private async run(threadId: string, signal: AbortSignal, leaseWaitMs: number): Promise<ExitReason> {
+  private async run(threadId: string, controller: AbortController, leaseWaitMs: number): Promise<ExitReason> {
+    const { signal } = controller;
     const token = uuidv4();
     const acquired = await this.acquire(threadId, token, signal, leaseWaitMs);
     if (acquired !== 'acquired') return acquired;
     // Says which process runs the workflow (operators following a takeover; the multi-process tests).
     this.log.info({ threadId, pid: process.pid }, 'generation loop holds the lease');
 
-    const lost = new AbortController();
-    const sectionSignal = AbortSignal.any([signal, lost.signal]);
+    // A lost lease aborts the loop's own controller: one signal per loop. (Each AbortSignal costs hidden
+    // classes of its own on Node 20, and AbortSignal.any adds weak references on top: bench scenario 4.)
+    let leaseLost = false;
     const renewEvery = Math.max(100, Math.floor(this.options.leaseTtlMs / 3));
     const renewer = setInterval(() => {
       this.store
         .renewLease(threadId, token, this.options.leaseTtlMs)
         .then((held) => {
-          if (!held) lost.abort(new Error('lease lost'));
+          if (held) return;
+          leaseLost = true;
+          controller.abort(new Error('lease lost'));
         })
         .catch((err: unknown) => this.log.warn({ err, threadId }, 'lease renewal failed; retrying'));
     }, renewEvery);
     renewer.unref();
 
     try {
-      return await this.writeSections(threadId, token, sectionSignal, lost.signal);
+      return await this.writeSections(threadId, token, signal, () => leaseLost);
     } finally {
       clearInterval(renewer);
       await this.store.releaseLease(threadId, token).catch(() => {
@@ -196,9 +200,9 @@ export class GenerationRunner {
     threadId: string,
     token: string,
     signal: AbortSignal,
-    lost: AbortSignal,
+    leaseLost: () => boolean,
   ): Promise<ExitReason> {
-    const exitReason = (): ExitReason => (lost.aborted ? 'lease-lost' : 'aborted');
+    const exitReason = (): ExitReason => (leaseLost() ? 'lease-lost' : 'aborted');
     // Read in full once; after that each section write answers the head it left, and the loop keeps its own
     // copy up to date. Only when the version shows that someone else wrote meanwhile (an upload, a pause, a
     // log line) is the workflow read again: the writer sees new exhibits, and the status check sees a pause.
@@ -334,5 +338,6 @@ function advance(wf: Workflow, section: Section, patch: SectionPatch, head: Work
   if (!current) return null;
   const sections = wf.sections.slice();
   sections[index] = applySectionPatch(head, current, patch).section;
-  return { ...head, sections, exhibits: wf.exhibits, logs: wf.logs };
+  // Object.assign, not spread: see state-rules.ts.
+  return Object.assign({}, head, { sections, exhibits: wf.exhibits, logs: wf.logs });
 }

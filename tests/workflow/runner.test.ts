@@ -257,3 +257,20 @@ describe('what a loop reads', () => {
     expect(seen).toEqual([0, 1]);
   });
 });
+
+describe('a lost lease', () => {
+  it('stops the loop at once: its writer is aborted and it stores nothing more', async () => {
+    const writer = new GatedWriter();
+    t = await makeTestApp({ overrides: { writer }, env: { LEASE_TTL_MS: '1000' } });
+    const id = (await request(t.app).post('/api/generate-petition').send({ case_id: 'lost', user_id: 'u' }).expect(200)).body.thread_id as string;
+    await waitFor(() => writer.pending.length === 1);
+    const renew = vi.spyOn(t.deps.store, 'renewLease').mockResolvedValue(false); // another process took it
+    await waitFor(() => !t.deps.runner.isRunning(id), { timeoutMs: 3000 });
+    renew.mockRestore();
+    expect(writer.pending).toEqual([]);
+    const wf = (await get(id))!;
+    expect(wf.status).toBe('generating');
+    expect(wf.sections.map((s) => s.status)).toEqual(['in_progress', 'pending', 'pending', 'pending', 'pending']);
+    expect(writer.calls).toEqual(['intro']);
+  });
+});
