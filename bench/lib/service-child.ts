@@ -1,9 +1,10 @@
 // The service under test, in its own process so its RSS and event-loop delay are its own. It is built
-// exactly as src/server.ts builds it (createDeps + createApp) and listens on loopback; the parent drives
-// it over IPC for seeding and measurements only — nothing here is reachable over HTTP.
+// exactly as src/server.ts builds it (createDeps + createApp + createHttpServer) and listens on loopback;
+// the parent drives it over IPC for seeding and measurements only — nothing here is reachable over HTTP.
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { createApp } from '../../src/app.js';
+import { createHttpServer } from '../../src/http/http-server.js';
 import { loadConfig } from '../../src/config.js';
 import { closeDeps, createDeps } from '../../src/deps.js';
 import { createLogger } from '../../src/logger.js';
@@ -17,7 +18,7 @@ const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' });
 const logger = config.logLevel === 'silent' ? pino({ level: 'silent' }) : createLogger(config);
 const deps = await createDeps(config, logger);
 const app = createApp(deps);
-const server = app.listen(0, '127.0.0.1');
+const server = createHttpServer(app).listen(0, '127.0.0.1');
 await new Promise<void>((resolve, reject) => {
   server.once('listening', resolve);
   server.once('error', reject);
