@@ -45,7 +45,7 @@ describe('the HTTP server built by createHttpServer', () => {
       const p = await request(url).get(`/api/document/preview/${id}`);
       return p.body.status === 'completed' ? p : null;
     });
-    await request(url).get(`/api/document/preview/${id}`).set('If-None-Match', String(done.headers.etag)).expect(304);
+    await request(url).get(`/api/document/preview/${id}`).set('If-None-Match', String(done?.headers.etag)).expect(304);
     const bad = await request(url).post('/api/generate-petition').set('Content-Type', 'application/json').send('{"case_id":');
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ code: expect.any(String), detail: expect.any(String) });
