@@ -236,11 +236,13 @@ export class GenerationRunner {
         logEntry('info', `Generating section: ${next.section_name}`, AGENT));
       if (started === aborted) return exitReason();
       if (!started) return 'lease-lost';
+      // Null when someone else wrote since `wf` was read: the writer gets `wf`, and the workflow is read again.
       const writing = advance(wf, next, startPatch, started);
+      const current = writing ?? wf;
 
       let result;
       try {
-        result = await this.options.writer.write({ workflow: writing ?? wf, section: next, exhibits: (writing ?? wf).exhibits, signal });
+        result = await this.options.writer.write({ workflow: current, section: next, exhibits: current.exhibits, signal });
       } catch (err) {
         if (signal.aborted) return exitReason();
         await this.fail(threadId, next, token, err, signal);
