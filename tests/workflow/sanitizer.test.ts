@@ -1,7 +1,11 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sanitizeSectionHtml } from '../../src/workflow/html.js';
+import sanitizeHtml from 'sanitize-html';
+import { SANITIZE_OPTIONS, isCleanSectionHtml, sanitizeSectionHtml } from '../../src/workflow/html.js';
+import { DefaultSectionWriter } from '../../src/workflow/default-writer.js';
+import { initialSections } from '../../src/workflow/document-types.js';
 import { WorkerSanitizer } from '../../src/workflow/sanitizer.js';
+import { DOCUMENT_TYPES, type Workflow } from '../../src/workflow/types.js';
 import type { SectionWriteInput, SectionWriteResult, SectionWriter } from '../../src/workflow/section-writer.js';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 
@@ -31,7 +35,7 @@ describe('the worker sanitizer', () => {
 
   it('loses nothing when its thread dies: unanswered sections are cleaned here, and the next call starts a new thread', async () => {
     sanitizer = new WorkerSanitizer();
-    await sanitizer.sanitize('<p>warm</p>');
+    await sanitizer.sanitize('<p class="x">warm</p>'); // not clean already: goes to the thread
     const worker = (sanitizer as unknown as { worker: { terminate(): Promise<number> } }).worker;
     const pending = Promise.all(HOSTILE.map((html) => sanitizer!.sanitize(html)));
     await new Promise((r) => setImmediate(r)); // sent to the thread
@@ -47,6 +51,73 @@ describe('the worker sanitizer', () => {
     await sanitizer.close();
     expect(await pending).toBe(sanitizeSectionHtml(HOSTILE[1]!));
     expect(await sanitizer.sanitize(HOSTILE[2]!)).toBe(sanitizeSectionHtml(HOSTILE[2]!));
+  });
+});
+
+describe('HTML that is clean already', () => {
+  const CLEAN = [
+    '',
+    'plain text &amp; an entity &sect; 204.5(h)',
+    '<h2>Title</h2>\n<p>One <strong>two</strong> <em>three</em></p><ul><li>a</li><li><b>b</b></li></ul>',
+    '<p>line<br>break</p><blockquote><p>quoted &#39;x&#39; &quot;y&quot;</p></blockquote><ol><li><u>u</u></li></ol>',
+  ];
+  const NOT_CLEAN = [
+    '<p class="x">attribute</p>',
+    '<p >space</p>',
+    '<P>upper case</P>',
+    '<script>alert(1)</script>',
+    '<a>not allowed</a>',
+    '<p>unclosed',
+    '</p>',
+    '<p><strong>crossed</p></strong>',
+    '<br/>',
+    '</br>',
+    '<!-- comment --><p>x</p>',
+    '<!DOCTYPE html><p>x</p>',
+    '<![CDATA[x]]>',
+    '<p>1 < 2</p>',
+    '<p>2 > 1</p>',
+    '<p>a <img src=x onerror=alert(1)> b</p>',
+    '<p>x</p><svg><script>alert(1)</script></svg>',
+    '<p>x</p\n>',
+    '<p>x</p><style>p{}</style>',
+  ];
+
+  it('is recognised: allowed tags without attributes, properly closed, no other brackets', () => {
+    for (const html of CLEAN) expect(isCleanSectionHtml(html), html).toBe(true);
+    for (const html of NOT_CLEAN) expect(isCleanSectionHtml(html), html).toBe(false);
+  });
+
+  it('would come out of sanitize-html the same, but for how entities are spelled', () => {
+    // …and `<br>`, which it writes `<br />`.
+    const decode = (s: string) => s.replaceAll('<br>', '<br />').replaceAll('&sect;', '§').replaceAll('&#39;', "'").replaceAll('&quot;', '"');
+    for (const html of CLEAN) expect(sanitizeHtml(html, SANITIZE_OPTIONS)).toBe(decode(html));
+    for (const html of NOT_CLEAN) expect(sanitizeHtml(html, SANITIZE_OPTIONS)).not.toBe(html);
+  });
+
+  it("covers everything the default writer writes, whatever the case facts hold", async () => {
+    const writer = new DefaultSectionWriter({ delayMinMs: 0, delayMaxMs: 0 });
+    const evil = '<script>alert(1)</script> & </p><p onclick=x> > <';
+    const facts = { beneficiary_name: evil, field: evil, awards: [evil, 'Prize'], memberships: [evil], publications: [evil] };
+    const at = new Date().toISOString();
+    for (const type of DOCUMENT_TYPES) {
+      const sections = initialSections(type, at);
+      const exhibits = [{ exhibit_id: 'awards.1', filename: evil, stored_name: 'x.pdf', file_path: '/x', file_size: 1, mime_type: 'application/pdf', uploaded_at: at }];
+      const workflow = { thread_id: 't', case_id: evil, user_id: 'u', document_type: type, case_facts: facts, status: 'generating', created_at: at, updated_at: at, error_message: null, version: 1, total_sections: sections.length, completed_sections: 0, completed_ms: 0, total_tokens: 0, active_ms: 0, generating_since: null, sections, exhibits, logs: [] } satisfies Workflow;
+      for (const section of sections) {
+        const { content_html } = await writer.write({ workflow, section, exhibits, signal: new AbortController().signal });
+        expect(isCleanSectionHtml(content_html), `${type}/${section.section_id}`).toBe(true);
+        expect(content_html).not.toContain('<script>');
+      }
+    }
+  });
+
+  it('is stored as it is, without a trip to the thread; anything else is cleaned there', async () => {
+    sanitizer = new WorkerSanitizer();
+    expect(await sanitizer.sanitize(CLEAN[3]!)).toBe(CLEAN[3]);
+    expect((sanitizer as unknown as { worker: unknown }).worker).toBeNull();
+    expect(await sanitizer.sanitize(NOT_CLEAN[0]!)).toBe('<p>attribute</p>');
+    expect((sanitizer as unknown as { worker: unknown }).worker).not.toBeNull();
   });
 });
 
