@@ -134,7 +134,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
     sectionId: string,
     patch: SectionPatch,
     options: SectionWriteOptions,
-  ): Promise<WorkflowHead | null> {
+  ): Promise<number | null> {
     const record = this.live(threadId);
     if (!record || !this.holdsLease(record, options.leaseToken)) return null;
     const body = this.open(record);
@@ -145,8 +145,9 @@ export class MemoryWorkflowStore implements WorkflowStore {
     body.sections = Object.freeze(body.sections.with(index, Object.freeze(next.section)));
     record.head = next.head;
     if (options.log) this.pushLog(record, options.log);
+    if (options.leaseTtlMs !== undefined && record.lease) record.lease.expiresAt = this.now() + options.leaseTtlMs;
     this.commit(record, 'section');
-    return record.head;
+    return record.head.version;
   }
 
   async appendLog(threadId: string, entry: LogEntry): Promise<boolean> {
@@ -184,10 +185,12 @@ export class MemoryWorkflowStore implements WorkflowStore {
     return [...this.records.entries()].filter(([, r]) => r.expiresAt > now).map(([id]) => id);
   }
 
-  async listGenerating(): Promise<string[]> {
+  async listGenerating({ skip }: { skip?: (threadId: string) => boolean } = {}): Promise<string[]> {
     const now = this.now();
     const ids: string[] = [];
-    for (const [id, r] of this.records) if (r.head.status === 'generating' && r.expiresAt > now) ids.push(id);
+    for (const [id, r] of this.records) {
+      if (r.head.status === 'generating' && r.expiresAt > now && !skip?.(id)) ids.push(id);
+    }
     return ids;
   }
 

@@ -169,14 +169,15 @@ export class RedisWorkflowStore implements WorkflowStore {
     sectionId: string,
     patch: SectionPatch,
     options: SectionWriteOptions,
-  ): Promise<WorkflowHead | null> {
+  ): Promise<number | null> {
     const reply = await this.write(updateSection6, threadId, [
       sectionId,
       JSON.stringify(patch),
       options.leaseToken,
       options.log ? JSON.stringify(options.log) : '',
+      options.leaseTtlMs ?? '',
     ]);
-    return Array.isArray(reply) ? decodeHead(reply as string[]) : null;
+    return typeof reply === 'number' && reply > 0 ? reply : null;
   }
 
   async appendLog(threadId: string, entry: LogEntry): Promise<boolean> {
@@ -235,10 +236,12 @@ export class RedisWorkflowStore implements WorkflowStore {
    * The index holds every generating workflow and perhaps some that stopped (a completion, pause or
    * expiry never touches it: scripts stay within the workflow's own Cluster slot). Each listed id's status
    * is read (one round trip, commands pipelined); those not generating are dropped from the index. So the
-   * cost follows the generating workflows, and the index cleans itself.
+   * cost follows the generating workflows, and the index cleans itself. Skipped ids are neither read nor
+   * cleaned (a later sweep that does not skip them does that).
    */
-  async listGenerating(): Promise<string[]> {
-    const ids = await guarded(() => this.redis.smembers(this.keys.generating));
+  async listGenerating({ skip }: { skip?: (threadId: string) => boolean } = {}): Promise<string[]> {
+    const all = await guarded(() => this.redis.smembers(this.keys.generating));
+    const ids = skip ? all.filter((id) => !skip(id)) : all;
     const statuses = await guarded(() => Promise.all(ids.map((id) => this.redis.hget(this.keys.of(id).meta, 'status'))));
     const generating: string[] = [];
     const stale: string[] = [];

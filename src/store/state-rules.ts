@@ -39,11 +39,11 @@ export function applyTransition(head: WorkflowHead, t: Transition): WorkflowHead
 }
 
 /** A section change and its effect on the head's aggregates (counted once per completion). */
-export function applySectionPatch(
-  head: WorkflowHead,
+export function applySectionPatch<H extends WorkflowHead>(
+  head: H,
   section: Section,
   patch: SectionPatch,
-): { head: WorkflowHead; section: Section } {
+): { head: H; section: Section } {
   const next: Section = Object.assign({}, section, { status: patch.status, updated_at: patch.updated_at });
   if (patch.content_html !== undefined) next.content_html = patch.content_html;
   if (patch.tokens_used !== undefined) next.tokens_used = patch.tokens_used;

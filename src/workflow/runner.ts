@@ -7,7 +7,7 @@ import { logEntry } from './logs.js';
 import type { HtmlSanitizer } from './sanitizer.js';
 import type { SectionWriter } from './section-writer.js';
 import { sleep } from './sleep.js';
-import type { Section, Workflow, WorkflowHead } from './types.js';
+import type { Section, Workflow } from './types.js';
 
 export interface RunnerOptions {
   store: WorkflowStore;
@@ -109,7 +109,7 @@ export class GenerationRunner {
   }
 
   async recover(): Promise<void> {
-    const ids = await this.store.listGenerating();
+    const ids = await this.store.listGenerating({ skip: (id) => this.loops.has(id) });
     for (const id of ids) {
       if (this.closing) return;
       if (this.loops.has(id)) continue;
@@ -153,9 +153,14 @@ export class GenerationRunner {
 
     // A lost lease aborts the loop's own controller: one signal per loop. (Each AbortSignal costs hidden
     // classes of its own on Node 20, and AbortSignal.any adds weak references on top: bench scenario 4.)
+    // Every section write extends the lease too; the timer renews only when the last write is a third of
+    // the lease ago (a slow writer), so a loop at the default pace makes no renewal calls at all.
     let leaseLost = false;
+    const lease = { renewedAt: Date.now() };
     const renewEvery = Math.max(100, Math.floor(this.options.leaseTtlMs / 3));
     const renewer = setInterval(() => {
+      if (Date.now() - lease.renewedAt < renewEvery) return;
+      lease.renewedAt = Date.now();
       this.store
         .renewLease(threadId, token, this.options.leaseTtlMs)
         .then((held) => {
@@ -168,7 +173,7 @@ export class GenerationRunner {
     renewer.unref();
 
     try {
-      return await this.writeSections(threadId, token, signal, () => leaseLost);
+      return await this.writeSections(threadId, token, signal, lease, () => leaseLost);
     } finally {
       clearInterval(renewer);
       await this.store.releaseLease(threadId, token).catch(() => {
@@ -200,10 +205,11 @@ export class GenerationRunner {
     threadId: string,
     token: string,
     signal: AbortSignal,
+    lease: { renewedAt: number },
     leaseLost: () => boolean,
   ): Promise<ExitReason> {
     const exitReason = (): ExitReason => (leaseLost() ? 'lease-lost' : 'aborted');
-    // Read in full once; after that each section write answers the head it left, and the loop keeps its own
+    // Read in full once; after that each section write answers the version it left, and the loop keeps its own
     // copy up to date. Only when the version shows that someone else wrote meanwhile (an upload, a pause, a
     // log line) is the workflow read again: the writer sees new exhibits, and the status check sees a pause.
     let wf: Workflow | null = null;
@@ -232,7 +238,7 @@ export class GenerationRunner {
 
       const began = Date.now();
       const startPatch: SectionPatch = { status: 'in_progress', updated_at: new Date(began).toISOString() };
-      const started = await this.writeSection(threadId, next, token, signal, startPatch,
+      const started = await this.writeSection(threadId, next, token, lease, signal, startPatch,
         logEntry('info', `Generating section: ${next.section_name}`, AGENT));
       if (started === aborted) return exitReason();
       if (!started) return 'lease-lost';
@@ -258,7 +264,7 @@ export class GenerationRunner {
         tokens_used: tokens,
         duration_ms: Date.now() - began,
       };
-      const stored = await this.writeSection(threadId, next, token, signal, donePatch,
+      const stored = await this.writeSection(threadId, next, token, lease, signal, donePatch,
         logEntry('success', `Completed section: ${next.section_name} (${tokens} tokens)`, AGENT));
       if (stored === aborted) return exitReason();
       if (!stored) return 'lease-lost';
@@ -266,24 +272,30 @@ export class GenerationRunner {
     }
   }
 
-  private writeSection(
+  /** A section write, which extends the lease as well. */
+  private async writeSection(
     threadId: string,
     section: Section,
     token: string,
+    lease: { renewedAt: number } | null,
     signal: AbortSignal,
     patch: SectionPatch,
     log: ReturnType<typeof logEntry>,
   ) {
-    return this.retrying(
-      () => this.store.updateSection(threadId, section.section_id, patch, { leaseToken: token, log }),
+    const leaseTtlMs = this.options.leaseTtlMs;
+    const sent = Date.now();
+    const version = await this.retrying(
+      () => this.store.updateSection(threadId, section.section_id, patch, { leaseToken: token, log, leaseTtlMs }),
       signal,
     );
+    if (lease && typeof version === 'number') lease.renewedAt = sent;
+    return version;
   }
 
   private async fail(threadId: string, section: Section, token: string, err: unknown, signal: AbortSignal) {
     const message = err instanceof Error && err.message ? err.message : 'Section writer failed';
     this.log.warn({ err, threadId, section: section.section_id }, 'section writer failed');
-    await this.writeSection(threadId, section, token, signal, {
+    await this.writeSection(threadId, section, token, null, signal, {
       status: 'error',
       updated_at: new Date(Date.now()).toISOString(),
       error_message: message,
@@ -329,17 +341,18 @@ export class GenerationRunner {
 const aborted: unique symbol = Symbol('aborted');
 
 /**
- * The loop's copy of the workflow after its own section write, when `head` (what the write answered) shows
- * that nothing else was written since `wf` was current: exactly one version later. Null otherwise (the
- * caller reads the workflow again). The section changes as the store changed it (the same rule).
+ * The loop's copy of the workflow after its own section write, when `version` (what the write answered)
+ * shows that nothing else was written since `wf` was current: exactly one version later. Null otherwise
+ * (the caller reads the workflow again). Section and aggregates change by the rule the store applied.
  */
-function advance(wf: Workflow, section: Section, patch: SectionPatch, head: WorkflowHead): Workflow | null {
-  if (head.version !== wf.version + 1) return null;
+function advance(wf: Workflow, section: Section, patch: SectionPatch, version: number): Workflow | null {
+  if (version !== wf.version + 1) return null;
   const index = wf.sections.findIndex((s) => s.section_id === section.section_id);
   const current = wf.sections[index];
   if (!current) return null;
+  const changed = applySectionPatch(wf, current, patch);
   const sections = wf.sections.slice();
-  sections[index] = applySectionPatch(head, current, patch).section;
+  sections[index] = changed.section;
   // Object.assign, not spread: see state-rules.ts.
-  return Object.assign({}, head, { sections, exhibits: wf.exhibits, logs: wf.logs });
+  return Object.assign({}, changed.head, { version, updated_at: patch.updated_at, sections });
 }

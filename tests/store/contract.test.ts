@@ -346,18 +346,17 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
       expect(wf.logs.map((l) => l.message)).toEqual(['Starting', 'Generating', 'Completed']);
     });
 
-    it('answers the head as the write left it: the next version, the aggregates, a status changed meanwhile', async () => {
+    it('answers the version the write left: one more when nobody else wrote, more when someone did', async () => {
       const id = await created();
       await store.acquireLease(id, 'owner', 10_000);
       const before = (await store.getHead(id))!;
-      const head = await store.updateSection(id, 'body', completedPatch(120, 800), { leaseToken: 'owner', log: log('Completed') });
-      expect(head).toEqual(await store.getHead(id));
-      expect(head).toMatchObject({ thread_id: id, status: 'generating', version: before.version + 1, completed_sections: 1, total_tokens: 120, completed_ms: 800 });
+      const version = await store.updateSection(id, 'body', completedPatch(120, 800), { leaseToken: 'owner', log: log('Completed') });
+      expect(version).toBe(before.version + 1);
+      expect(await store.getHead(id)).toMatchObject({ version, status: 'generating', completed_sections: 1, total_tokens: 120, completed_ms: 800 });
 
       // A pause by someone else shows in the next answer: the version jumped by two (theirs and this write).
       await store.transition(id, { from: ['generating'], to: 'paused', at: Date.now() });
-      const after = await store.updateSection(id, 'header', completedPatch(5, 5), { leaseToken: 'owner' });
-      expect(after).toMatchObject({ status: 'paused', version: head!.version + 2, completed_sections: 2 });
+      expect(await store.updateSection(id, 'header', completedPatch(5, 5), { leaseToken: 'owner' })).toBe(version! + 2);
     });
 
     it('takes a completion back out of the aggregates when a section leaves completed', async () => {
@@ -446,6 +445,23 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
       expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 'old' })).toBeNull();
       expect(await store.acquireLease(id, 'new', 10_000)).toBe(true);
       expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 'new' })).not.toBeNull();
+    });
+
+    it('is extended by a section write that asks for it, and only by one from its holder', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'owner', 300);
+      await sut.advance(200);
+      expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 'owner', leaseTtlMs: 10_000 })).not.toBeNull();
+      expect(await store.updateSection(id, 'body', completedPatch(1, 1), { leaseToken: 'thief', leaseTtlMs: 10_000 })).toBeNull();
+      await sut.advance(400); // past the first 300 ms: still held, thanks to the write
+      expect(await store.acquireLease(id, 'thief', 10_000)).toBe(false);
+      expect(await store.renewLease(id, 'owner', 300)).toBe(true);
+
+      // Without leaseTtlMs a write leaves the expiry alone.
+      await sut.advance(100);
+      expect(await store.updateSection(id, 'body', completedPatch(1, 1), { leaseToken: 'owner' })).not.toBeNull();
+      await sut.advance(400);
+      expect(await store.acquireLease(id, 'thief', 10_000)).toBe(true);
     });
 
     it('tells every listener when its holder gives a lease up, and nothing when another token tries', async () => {
@@ -551,6 +567,15 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
       listed = await store.listGenerating();
       expect(listed).toContain(paused);
       for (const id of [a, b, done, gone]) expect(listed).not.toContain(id);
+    });
+
+    it('leaves out, unread, the ids the caller skips (its own running loops)', async () => {
+      const mine = await created();
+      const other = await created();
+      const listed = await store.listGenerating({ skip: (id) => id === mine });
+      expect(listed).toContain(other);
+      expect(listed).not.toContain(mine);
+      expect(await store.listGenerating()).toEqual(expect.arrayContaining([mine, other]));
     });
 
     it('leaves out a generating workflow once it has expired', async () => {

@@ -7,6 +7,7 @@ import { logEntry } from '../../src/workflow/logs.js';
 let t: TestApp;
 afterEach(async () => {
   vi.useRealTimers();
+  vi.restoreAllMocks(); // a frozen Date.now would outlive its test otherwise
   await t?.close();
 });
 
@@ -212,10 +213,22 @@ describe('recovery', () => {
     for (const id of ids) expect(readIds).not.toContain(id);
     reads.mockRestore();
   });
+
+  it("skips its own running loops without reading them", async () => {
+    const writer = new GatedWriter();
+    const id = await startWith(writer);
+    await waitFor(() => writer.pending.length === 1);
+    const listed = vi.spyOn(t.deps.store, 'listGenerating');
+    await t.deps.runner.recover();
+    const skip = listed.mock.calls[0]?.[0]?.skip;
+    expect(skip?.(id)).toBe(true);
+    expect(skip?.('00000000-0000-4000-8000-000000000000')).toBe(false);
+    expect(await listed.mock.results[0]?.value).not.toContain(id);
+  });
 });
 
 describe('what a loop reads', () => {
-  it('reads the workflow in full once, not once per section: each write answers the head it left', async () => {
+  it('reads the workflow in full once, not once per section: each write answers the version it left', async () => {
     const writer = new GatedWriter();
     t = await makeTestApp({ overrides: { writer } });
     const reads = vi.spyOn(t.deps.store, 'get');
@@ -255,6 +268,31 @@ describe('what a loop reads', () => {
     await waitFor(() => writer.pending.length === 1);
     expect(writer.pending).toEqual(['background']);
     expect(seen).toEqual([0, 1]);
+  });
+});
+
+describe('the lease', () => {
+  it('is kept by the section writes themselves: a loop that writes often makes no renewal calls', async () => {
+    // 5 sections × 2 writes, 150–200 ms apart: far longer than the 333 ms renewal period in all.
+    t = await makeTestApp({ env: { LEASE_TTL_MS: '1000', SECTION_DELAY_MIN_MS: '150', SECTION_DELAY_MAX_MS: '200' } });
+    const renew = vi.spyOn(t.deps.store, 'renewLease');
+    const id = (await request(t.app).post('/api/generate-petition').send({ case_id: 'pace', user_id: 'u' }).expect(200)).body.thread_id as string;
+    await waitFor(async () => (await head(id))?.status === 'completed', { timeoutMs: 5000 });
+    expect(renew).not.toHaveBeenCalled();
+  });
+
+  it('is renewed by the timer while a writer takes longer than a third of it', async () => {
+    const writer = new GatedWriter();
+    t = await makeTestApp({ overrides: { writer }, env: { LEASE_TTL_MS: '1000' } });
+    const renew = vi.spyOn(t.deps.store, 'renewLease');
+    const id = (await request(t.app).post('/api/generate-petition').send({ case_id: 'slow', user_id: 'u' }).expect(200)).body.thread_id as string;
+    await waitFor(() => writer.pending.length === 1);
+    await new Promise((r) => setTimeout(r, 1500)); // longer than the lease itself
+    expect(renew.mock.calls.length).toBeGreaterThanOrEqual(2);
+    expect(await t.deps.store.acquireLease(id, 'someone-else', 1000)).toBe(false);
+    writer.release();
+    await waitFor(() => writer.pending.length === 1);
+    expect(writer.calls).toEqual(['intro', 'background']);
   });
 });
 

@@ -76,9 +76,9 @@ return {1, redis.call('HGETALL', KEYS[1])}
 `);
 
 /**
- * ARGV[5] section id, [6] patch JSON, [7] lease token, [8] log JSON or ''. Refused (0) unless the token
- * holds the lease: the fence that keeps a loop which lost its lease from writing. Returns the meta hash
- * after the write as a flat array (the head the loop continues from).
+ * ARGV[5] section id, [6] patch JSON, [7] lease token, [8] log JSON or '', [9] new lease TTL ms or ''.
+ * Refused (0) unless the token holds the lease: the fence that keeps a loop which lost its lease from
+ * writing. Returns the version after the write.
  */
 export const updateSection6 = script('dmUpdateSection6', 6, `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -111,8 +111,8 @@ if was_completed ~= is_completed then
 end
 redis.call('HSET', KEYS[2], ARGV[5], cjson.encode(s))
 push_log(ARGV[8])
-commit('section')
-return redis.call('HGETALL', KEYS[1])
+if ARGV[9] ~= '' then redis.call('PEXPIRE', KEYS[6], ARGV[9]) end
+return commit('section')
 `);
 
 /** ARGV[5] log JSON. */
