@@ -44,7 +44,8 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     costPer1kTokens: config.costPer1kTokens,
     expectedSectionMs: (config.sectionDelayMinMs + config.sectionDelayMaxMs) / 2,
   };
-  const preview = new PreviewService(store, metadataSettings);
+  // Pieces are reused by object identity, which only the memory store's reads keep (Redis parses afresh).
+  const preview = new PreviewService(store, metadataSettings, { reusePieces: !config.redisUrl });
   const events = new EventHub({ store, logger, metadata: metadataSettings });
   const exhibits = new ExhibitService({ config, store, logger });
   const pdf = new PdfService({ config, store, logger });

@@ -61,16 +61,20 @@ export const exhibitView = (e: Exhibit): ExhibitView => ({
  * out), shared by the polled preview and the SSE snapshot so the two cannot drift.
  */
 export function previewHeadView(wf: Workflow): PreviewHeadView {
-  return {
-    thread_id: wf.thread_id,
-    status: wf.status,
-    case_id: wf.case_id,
-    document_type: wf.document_type,
-    created_at: wf.created_at,
-    ...(wf.error_message ? { error_message: wf.error_message } : {}),
+  return Object.assign(previewScalars(wf), {
     sections: wf.sections.map(sectionView),
     exhibits: wf.exhibits.map(exhibitView),
-  };
+  });
 }
+
+/** The fields of `previewHeadView` that come before `sections`. */
+export const previewScalars = (wf: Workflow): Omit<PreviewHeadView, 'sections' | 'exhibits'> => ({
+  thread_id: wf.thread_id,
+  status: wf.status,
+  case_id: wf.case_id,
+  document_type: wf.document_type,
+  created_at: wf.created_at,
+  ...(wf.error_message ? { error_message: wf.error_message } : {}),
+});
 
 export const previewLogs = (wf: Workflow): LogEntry[] => wf.logs.slice(-PREVIEW_LOG_LIMIT);

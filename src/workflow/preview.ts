@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { WorkflowStore } from '../store/workflow-store.js';
-import { PREVIEW_LOG_LIMIT, previewHeadView, previewLogs } from './preview-shape.js';
+import { PREVIEW_LOG_LIMIT, exhibitView, previewLogs, previewScalars, sectionView } from './preview-shape.js';
 import { computeMetadata, type MetadataSettings } from './metadata.js';
-import type { Workflow, WorkflowHead } from './types.js';
+import type { LogEntry, Section, Workflow, WorkflowHead } from './types.js';
 
 export { PREVIEW_LOG_LIMIT } from './preview-shape.js';
 
@@ -14,6 +14,18 @@ interface CachedParts {
   suffix: string;
   /** The last full body assembled from these parts, with the metadata key it was built for. */
   last: { key: string; body: Buffer } | null;
+}
+
+/**
+ * A generating workflow's sections and log lines as last serialized, by object: the memory store hands out
+ * the same frozen objects until they change, so the next poll serializes only what changed (one section,
+ * two log lines) instead of the whole document.
+ */
+export interface Pieces {
+  sections: readonly Section[];
+  sectionJson: string[];
+  logs: readonly LogEntry[];
+  logJson: string[];
 }
 
 export interface PreviewResult {
@@ -31,17 +43,34 @@ export interface PreviewResult {
  */
 export class PreviewService {
   private readonly cache: LRUCache<string, CachedParts>;
+  private readonly pieces: LRUCache<string, Pieces> | null;
 
   constructor(
     private readonly store: WorkflowStore,
     private readonly settings: MetadataSettings,
-    options: { maxCacheBytes?: number; now?: () => number } = {},
+    options: {
+      maxCacheBytes?: number;
+      /** Keep a generating workflow's serialized pieces for the next poll (stores whose reads keep objects). */
+      reusePieces?: boolean;
+      /** Bound of those pieces, in characters of JSON; default 64 Mi. */
+      maxPiecesBytes?: number;
+      now?: () => number;
+    } = {},
   ) {
     this.now = options.now ?? (() => Date.now());
     this.cache = new LRUCache<string, CachedParts>({
       maxSize: options.maxCacheBytes ?? 64 * 1024 * 1024,
       sizeCalculation: (p) => p.prefix.length + p.suffix.length + (p.last?.body.length ?? 0) + 64,
     });
+    // The objects are the store's own; the JSON is what the next poll would build again anyway.
+    // Bounded by size: an entry also keeps the objects it was built from until it is evicted or replaced.
+    this.pieces =
+      options.reusePieces === false
+        ? null
+        : new LRUCache<string, Pieces>({
+            maxSize: options.maxPiecesBytes ?? 64 * 1024 * 1024,
+            sizeCalculation: (p) => p.sectionJson.reduce((n, s) => n + s.length, 64) + p.logJson.reduce((n, s) => n + s.length, 0),
+          });
   }
 
   private readonly now: () => number;
@@ -61,12 +90,17 @@ export class PreviewService {
     if (!parts || parts.version !== head.version) {
       const workflow = await this.store.get(threadId, { logLimit: PREVIEW_LOG_LIMIT });
       if (!workflow) return null;
-      const fresh = serializeParts(workflow);
       // A generating workflow gets a new version about every two seconds, about as often as it is polled:
       // its cached parts were replaced before a second poll used them, yet lived long enough to leave V8's
       // young generation and die in the old one (old-generation growth in bench scenario 4: ≈ 90 → 63 MB/s).
-      // Only a workflow at rest is cached.
-      if (workflow.status === 'generating') return this.assemble(fresh, this.describe(workflow, now));
+      // Only a workflow at rest is cached whole; of a generating one, the serialized pieces are kept.
+      if (workflow.status === 'generating') {
+        const pieces = reusePieces(workflow, this.pieces?.get(threadId));
+        this.pieces?.set(threadId, pieces);
+        return this.assemble(serializeParts(workflow, pieces), this.describe(workflow, now));
+      }
+      this.pieces?.delete(threadId);
+      const fresh = serializeParts(workflow);
       parts = fresh;
       this.cache.set(threadId, parts);
       // The full read may have seen a newer version than the head; describe what is actually sent.
@@ -78,6 +112,7 @@ export class PreviewService {
 
   forget(threadId: string): void {
     this.cache.delete(threadId);
+    this.pieces?.delete(threadId);
   }
 
   private describe(head: WorkflowHead, now: number) {
@@ -93,13 +128,40 @@ export class PreviewService {
   }
 }
 
-function serializeParts(wf: Workflow): CachedParts {
-  const headJson = JSON.stringify(previewHeadView(wf));
+/**
+ * The preview's JSON around `metadata`, exactly `JSON.stringify` of `previewHeadView` and `previewLogs`
+ * (a test holds the two equal), assembled from per-section and per-log-line pieces.
+ */
+export function serializeParts(wf: Workflow, pieces: Pieces = freshPieces(wf)): CachedParts {
+  const scalars = JSON.stringify(previewScalars(wf));
+  const exhibits = JSON.stringify(wf.exhibits.map(exhibitView));
   return {
     version: wf.version,
-    prefix: `${headJson.slice(0, -1)},"metadata":`,
-    suffix: `,"logs":${JSON.stringify(previewLogs(wf))}}`,
+    prefix: `${scalars.slice(0, -1)},"sections":[${pieces.sectionJson.join(',')}],"exhibits":${exhibits},"metadata":`,
+    suffix: `,"logs":[${pieces.logJson.join(',')}]}`,
     last: null,
+  };
+}
+
+const sectionJson = (s: Section) => JSON.stringify(sectionView(s));
+
+function freshPieces(wf: Workflow): Pieces {
+  const logs = previewLogs(wf);
+  return { sections: wf.sections, sectionJson: wf.sections.map(sectionJson), logs, logJson: logs.map((l) => JSON.stringify(l)) };
+}
+
+/** Pieces for `wf`, reusing the JSON of every section and log line that is the same object as before. */
+export function reusePieces(wf: Workflow, before: Pieces | undefined): Pieces {
+  if (!before) return freshPieces(wf);
+  const sections = wf.sections;
+  const logs = previewLogs(wf);
+  // The log window moves forward: find where its first line was in the previous one.
+  const shift = logs.length ? before.logs.indexOf(logs[0]!) : -1;
+  return {
+    sections,
+    sectionJson: sections.map((s, i) => (before.sections[i] === s ? before.sectionJson[i]! : sectionJson(s))),
+    logs,
+    logJson: logs.map((l, i) => (shift >= 0 && before.logs[shift + i] === l ? before.logJson[shift + i]! : JSON.stringify(l))),
   };
 }
 

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { computeMetadata } from '../../src/workflow/metadata.js';
+import { reusePieces, serializeParts } from '../../src/workflow/preview.js';
+import { previewHeadView, previewLogs } from '../../src/workflow/preview-shape.js';
+import type { LogEntry, Section, Workflow } from '../../src/workflow/types.js';
+
+const at = '2026-11-29T10:00:00.000Z';
+const section = (id: string, order: number, extra: Partial<Section> = {}): Section => ({
+  section_id: id,
+  section_name: `Section ${id}`,
+  section_order: order,
+  status: 'pending',
+  content_html: '',
+  updated_at: at,
+  tokens_used: 0,
+  ...extra,
+});
+const line = (i: number): LogEntry => ({ timestamp: at, level: 'info', message: `line ${i} "quoted" \u2028`, agent: 'System' });
+
+function workflow(extra: Partial<Workflow> = {}): Workflow {
+  return {
+    thread_id: 't-1', case_id: 'C-1', user_id: 'u', document_type: 'petition', case_facts: null, status: 'generating',
+    created_at: at, updated_at: at, error_message: null, version: 7, total_sections: 3, completed_sections: 1,
+    completed_ms: 10, total_tokens: 5, active_ms: 0, generating_since: Date.parse(at),
+    sections: [
+      section('a', 1, { status: 'completed', content_html: '<p>done &amp; dusted</p>', tokens_used: 5, duration_ms: 10 }),
+      section('b', 2, { status: 'error', error_message: 'writer broke' }),
+      section('c', 3),
+    ],
+    exhibits: [{ exhibit_id: 'awards.1', filename: 'a.pdf', stored_name: 's.pdf', file_path: '/x/a.pdf', file_size: 3, mime_type: 'application/pdf', uploaded_at: at }],
+    logs: Array.from({ length: 60 }, (_, i) => line(i)),
+    ...extra,
+  };
+}
+
+const canonical = (wf: Workflow, metadata: unknown) => JSON.stringify({ ...previewHeadView(wf), metadata, logs: previewLogs(wf) });
+
+describe('the preview body built from pieces', () => {
+  it('is byte for byte the JSON of the one preview shape: sections, exhibits, error, the last 50 logs', () => {
+    for (const wf of [workflow(), workflow({ status: 'error', error_message: 'failed', exhibits: [], logs: [] })]) {
+      const metadata = computeMetadata(wf, Date.parse(at) + 5000, { costPer1kTokens: 0.01, expectedSectionMs: 3500 });
+      const parts = serializeParts(wf);
+      expect(parts.prefix + JSON.stringify(metadata) + parts.suffix).toBe(canonical(wf, metadata));
+    }
+  });
+
+  it('serializes again only the sections and log lines that are new objects', () => {
+    const first = workflow();
+    const before = reusePieces(first, undefined);
+    // The same objects, changed behind the cache's back: had they been serialized again, the change would show.
+    const kept = first.sections[0] as { content_html: string };
+    kept.content_html = '<p>changed in place</p>';
+    const next = workflow({
+      sections: [first.sections[0]!, section('b', 2, { status: 'in_progress' }), first.sections[2]!],
+      logs: [...first.logs, line(60), line(61)],
+    });
+    const pieces = reusePieces(next, before);
+    expect(pieces.sectionJson[0]).toContain('done &amp; dusted');
+    expect(pieces.sectionJson[1]).toContain('"status":"in_progress"');
+    expect(pieces.logJson).toHaveLength(50);
+    expect(pieces.logJson.at(-1)).toContain('line 61');
+    expect(pieces.logJson[0]).toContain('line 12');
+    kept.content_html = '<p>done &amp; dusted</p>';
+    const metadata = { elapsed_time: 1 };
+    const parts = serializeParts(next, pieces);
+    expect(parts.prefix + JSON.stringify(metadata) + parts.suffix).toBe(canonical(next, metadata));
+  });
+
+  it('starts afresh when the log window does not overlap the previous one', () => {
+    const first = workflow();
+    const before = reusePieces(first, undefined);
+    const next = workflow({ logs: Array.from({ length: 60 }, (_, i) => line(100 + i)) });
+    expect(reusePieces(next, before).logJson).toEqual(previewLogs(next).map((l) => JSON.stringify(l)));
+  });
+});
