@@ -44,6 +44,8 @@ export interface PreviewResult {
 export class PreviewService {
   private readonly cache: LRUCache<string, CachedParts>;
   private readonly pieces: LRUCache<string, Pieces> | null;
+  /** Workflows that were generating at their last poll (bounded; a forgotten one is read head first again). */
+  private readonly generating = new LRUCache<string, true>({ max: 100_000 });
 
   constructor(
     private readonly store: WorkflowStore,
@@ -77,41 +79,60 @@ export class PreviewService {
 
   /** Null when the workflow does not exist. */
   async render(threadId: string, ifNoneMatch?: string): Promise<PreviewResult | null> {
-    const head = await this.store.getHead(threadId);
-    if (!head) {
-      this.cache.delete(threadId);
-      return null;
-    }
     const now = this.now();
+    // Seen generating at its last poll: it most likely still is, with a newer version (a section write
+    // every second or two), so it is read whole at once instead of head first — one store round trip.
+    if (this.generating.has(threadId)) {
+      const workflow = await this.store.get(threadId, { logLimit: PREVIEW_LOG_LIMIT });
+      return workflow ? this.fromWorkflow(threadId, workflow, now, ifNoneMatch) : this.gone(threadId);
+    }
+    const head = await this.store.getHead(threadId);
+    if (!head) return this.gone(threadId);
     const { etag, key, metadata } = this.describe(head, now);
     if (ifNoneMatch && etagMatches(ifNoneMatch, etag)) return { etag, body: null };
 
-    let parts = this.cache.get(threadId);
+    const parts = this.cache.get(threadId);
     if (!parts || parts.version !== head.version) {
       const workflow = await this.store.get(threadId, { logLimit: PREVIEW_LOG_LIMIT });
-      if (!workflow) return null;
-      // A generating workflow gets a new version about every two seconds, about as often as it is polled:
-      // its cached parts were replaced before a second poll used them, yet lived long enough to leave V8's
-      // young generation and die in the old one (old-generation growth in bench scenario 4: ≈ 90 → 63 MB/s).
-      // Only a workflow at rest is cached whole; of a generating one, the serialized pieces are kept.
-      if (workflow.status === 'generating') {
-        const pieces = reusePieces(workflow, this.pieces?.get(threadId));
-        this.pieces?.set(threadId, pieces);
-        return this.assemble(serializeParts(workflow, pieces), this.describe(workflow, now));
-      }
-      this.pieces?.delete(threadId);
-      const fresh = serializeParts(workflow);
-      parts = fresh;
-      this.cache.set(threadId, parts);
-      // The full read may have seen a newer version than the head; describe what is actually sent.
-      if (workflow.version !== head.version) return this.assemble(parts, this.describe(workflow, now));
+      // The full read may see a newer version than the head: what is sent describes the full read.
+      return workflow ? this.fromWorkflow(threadId, workflow, now, ifNoneMatch) : this.gone(threadId);
     }
     if (parts.last?.key === key) return { etag, body: parts.last.body };
     return this.assemble(parts, { etag, key, metadata });
   }
 
+  /**
+   * The answer from a full read. A generating workflow gets a new version about every two seconds, about as
+   * often as it is polled: its cached parts were replaced before a second poll used them, yet lived long
+   * enough to leave V8's young generation and die in the old one (old-generation growth in bench scenario 4:
+   * ≈ 90 → 63 MB/s). So only a workflow at rest is cached whole; of a generating one, the serialized pieces
+   * are kept (`reusePieces`).
+   */
+  private fromWorkflow(threadId: string, workflow: Workflow, now: number, ifNoneMatch?: string): PreviewResult {
+    const described = this.describe(workflow, now);
+    const notModified = !!ifNoneMatch && etagMatches(ifNoneMatch, described.etag);
+    if (workflow.status === 'generating') {
+      this.generating.set(threadId, true);
+      if (notModified) return { etag: described.etag, body: null };
+      const pieces = reusePieces(workflow, this.pieces?.get(threadId));
+      this.pieces?.set(threadId, pieces);
+      return this.assemble(serializeParts(workflow, pieces), described);
+    }
+    this.generating.delete(threadId);
+    this.pieces?.delete(threadId);
+    const parts = serializeParts(workflow);
+    this.cache.set(threadId, parts);
+    return notModified ? { etag: described.etag, body: null } : this.assemble(parts, described);
+  }
+
+  private gone(threadId: string): null {
+    this.forget(threadId);
+    return null;
+  }
+
   forget(threadId: string): void {
     this.cache.delete(threadId);
+    this.generating.delete(threadId);
     this.pieces?.delete(threadId);
   }
 

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
 import { computeMetadata } from '../../src/workflow/metadata.js';
-import { reusePieces, serializeParts } from '../../src/workflow/preview.js';
+import { PreviewService, reusePieces, serializeParts } from '../../src/workflow/preview.js';
 import { previewHeadView, previewLogs } from '../../src/workflow/preview-shape.js';
 import type { LogEntry, Section, Workflow } from '../../src/workflow/types.js';
 
@@ -71,5 +72,62 @@ describe('the preview body built from pieces', () => {
     const before = reusePieces(first, undefined);
     const next = workflow({ logs: Array.from({ length: 60 }, (_, i) => line(100 + i)) });
     expect(reusePieces(next, before).logJson).toEqual(previewLogs(next).map((l) => JSON.stringify(l)));
+  });
+});
+
+describe('polling a generating workflow', () => {
+  const settings = { costPer1kTokens: 0.01, expectedSectionMs: 3500 };
+  async function generating() {
+    const store = new MemoryWorkflowStore({ ttlSeconds: 3600 });
+    const thread_id = 'poll-1';
+    await store.create({
+      head: { thread_id, case_id: 'C', user_id: 'u', document_type: 'memo', case_facts: null, status: 'generating', created_at: at },
+      sections: [section('memo', 1)],
+      logs: [line(0)],
+    });
+    await store.acquireLease(thread_id, 'loop', 60_000);
+    return { store, thread_id };
+  }
+
+  it('reads it whole in one store call once it was seen generating, and head first again once it is not', async () => {
+    const { store, thread_id } = await generating();
+    let now = Date.parse(at) + 1000;
+    const preview = new PreviewService(store, settings, { now: () => now });
+    const heads = vi.spyOn(store, 'getHead');
+    const body = async (etag?: string) => {
+      const r = await preview.render(thread_id, etag);
+      return r && { etag: r.etag, json: r.body ? JSON.parse(r.body.toString()) : null };
+    };
+
+    const first = await body();
+    expect(first?.json.sections[0].status).toBe('pending');
+    expect(heads).toHaveBeenCalledTimes(1);
+
+    await store.updateSection(thread_id, 'memo', { status: 'in_progress', updated_at: at }, { leaseToken: 'loop' });
+    const second = await body(first!.etag);
+    expect(second?.json.sections[0].status).toBe('in_progress');
+    expect(heads).toHaveBeenCalledTimes(1); // no head read: straight to the full read
+    // Nothing changed and the same second: 304 from the full read.
+    expect((await body(second!.etag))?.json).toBeNull();
+
+    await store.updateSection(thread_id, 'memo', { status: 'completed', updated_at: at, content_html: '<p>x</p>', tokens_used: 1, duration_ms: 5 }, { leaseToken: 'loop' });
+    await store.transition(thread_id, { from: ['generating'], to: 'completed', at: now });
+    now += 5000;
+    const done = await body(second!.etag);
+    expect(done?.json).toMatchObject({ status: 'completed', sections: [{ status: 'completed', content_html: '<p>x</p>' }] });
+    expect(heads).toHaveBeenCalledTimes(1);
+    // At rest: head first, and the cached body.
+    expect((await body(done!.etag))?.json).toBeNull();
+    expect(heads).toHaveBeenCalledTimes(2);
+    const again = await body();
+    expect(again?.json).toEqual(done?.json);
+  });
+
+  it('answers null, and forgets it, when a workflow seen generating is deleted', async () => {
+    const { store, thread_id } = await generating();
+    const preview = new PreviewService(store, settings);
+    expect(await preview.render(thread_id)).not.toBeNull();
+    await store.delete(thread_id);
+    expect(await preview.render(thread_id)).toBeNull();
   });
 });
