@@ -61,6 +61,15 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   return { config, logger, store, runner, sanitizer, service, preview, exhibits, pdf, events, metrics, guards, idempotency };
 }
 
+/**
+ * Starts what a listening server runs in the background: the recovery sweep (takes over workflows whose
+ * process died) and the PDF renderer's warm-up. Tests that build an app do not call it.
+ */
+export function startBackgroundWork(deps: AppDeps): void {
+  deps.runner.startRecovery();
+  deps.pdf.warmUp();
+}
+
 /** Stops background work and closes the store; each step runs even when an earlier one fails. */
 export async function closeDeps(deps: AppDeps): Promise<void> {
   for (const step of [

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { createHttpServer } from './http/http-server.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { closeDeps, createDeps } from './deps.js';
+import { closeDeps, createDeps, startBackgroundWork } from './deps.js';
 import { logAuthMode } from './http/middleware/auth.js';
 import { createLogger } from './logger.js';
 
@@ -40,8 +40,7 @@ async function main(): Promise<void> {
     `Document Monitor API listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`,
   );
   logAuthMode(config, logger);
-  deps.runner.startRecovery();
-  deps.pdf.warmUp();
+  startBackgroundWork(deps);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { createApp } from '../../src/app.js';
 import { createHttpServer } from '../../src/http/http-server.js';
 import { loadConfig } from '../../src/config.js';
-import { closeDeps, createDeps } from '../../src/deps.js';
+import { closeDeps, createDeps, startBackgroundWork } from '../../src/deps.js';
 import { createLogger } from '../../src/logger.js';
 import { logEntry } from '../../src/workflow/logs.js';
 import { CASE_FACTS, benchExhibits } from './fixtures.js';
@@ -23,7 +23,8 @@ await new Promise<void>((resolve, reject) => {
   server.once('listening', resolve);
   server.once('error', reject);
 });
-deps.runner.startRecovery();
+// As src/server.ts does once listening (the bench had lost the PDF warm-up when the server gained it).
+startBackgroundWork(deps);
 // The PDF renderer warms up right after start (fonts); a server in service has long finished that.
 await new Promise((r) => setTimeout(r, 1500));
 const port = (server.address() as AddressInfo).port;
