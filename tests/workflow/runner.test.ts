@@ -273,8 +273,9 @@ describe('what a loop reads', () => {
 
 describe('the lease', () => {
   it('is kept by the section writes themselves: a loop that writes often makes no renewal calls', async () => {
-    // 5 sections × 2 writes, 150–200 ms apart: far longer than the 333 ms renewal period in all.
-    t = await makeTestApp({ env: { LEASE_TTL_MS: '1000', SECTION_DELAY_MIN_MS: '150', SECTION_DELAY_MAX_MS: '200' } });
+    // 5 sections of 120–160 ms: ≈ 700 ms in all, longer than the 500 ms renewal period (a timer-only renewal
+    // would have been called), while no two writes are more than 160 ms apart (room for a slow CI machine).
+    t = await makeTestApp({ env: { LEASE_TTL_MS: '1500', SECTION_DELAY_MIN_MS: '120', SECTION_DELAY_MAX_MS: '160' } });
     const renew = vi.spyOn(t.deps.store, 'renewLease');
     const id = (await request(t.app).post('/api/generate-petition').send({ case_id: 'pace', user_id: 'u' }).expect(200)).body.thread_id as string;
     await waitFor(async () => (await head(id))?.status === 'completed', { timeoutMs: 5000 });
