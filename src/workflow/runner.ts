@@ -15,7 +15,7 @@ export interface RunnerOptions {
   /** Cleans what the writer returns before it is stored. */
   sanitizer: HtmlSanitizer;
   logger: Logger;
-  /** Lease length; renewed every third of it while the loop runs. */
+  /** Lease length. Section writes extend it; a writer slower than a third of it gets renewal calls. */
   leaseTtlMs: number;
   /** How often generating workflows without a live loop anywhere are looked for (crash takeover). */
   recoveryIntervalMs: number;
@@ -27,6 +27,15 @@ export interface RunnerOptions {
 }
 
 type ExitReason = 'not-generating' | 'leased-elsewhere' | 'lease-lost' | 'aborted' | 'failed';
+
+/** A loop's hold on its workflow's lease. */
+interface HeldLease {
+  token: string;
+  /** When it was last extended, by a section write or a renewal call. */
+  extendedAt: number;
+  /** A renewal found it taken: the loop's controller is aborted and nothing more is written. */
+  lost: boolean;
+}
 
 interface Loop {
   controller: AbortController;
@@ -151,29 +160,32 @@ export class GenerationRunner {
     // Says which process runs the workflow (operators following a takeover; the multi-process tests).
     this.log.info({ threadId, pid: process.pid }, 'generation loop holds the lease');
 
+    // Every section write extends the lease; the timer renews it only when a third of the lease has passed
+    // since the last extension (a slow writer), so a loop at the default pace makes no renewal calls. The
+    // timer looks twice per third: the lease is extended at the latest half-way through it.
     // A lost lease aborts the loop's own controller: one signal per loop. (Each AbortSignal costs hidden
     // classes of its own on Node 20, and AbortSignal.any adds weak references on top: bench scenario 4.)
-    // Every section write extends the lease too; the timer renews only when the last write is a third of
-    // the lease ago (a slow writer), so a loop at the default pace makes no renewal calls at all.
-    let leaseLost = false;
-    const lease = { renewedAt: Date.now() };
+    const lease: HeldLease = { token, extendedAt: Date.now(), lost: false };
     const renewEvery = Math.max(100, Math.floor(this.options.leaseTtlMs / 3));
     const renewer = setInterval(() => {
-      if (Date.now() - lease.renewedAt < renewEvery) return;
-      lease.renewedAt = Date.now();
+      if (Date.now() - lease.extendedAt < renewEvery) return;
+      lease.extendedAt = Date.now();
       this.store
         .renewLease(threadId, token, this.options.leaseTtlMs)
         .then((held) => {
           if (held) return;
-          leaseLost = true;
+          lease.lost = true;
           controller.abort(new Error('lease lost'));
         })
-        .catch((err: unknown) => this.log.warn({ err, threadId }, 'lease renewal failed; retrying'));
-    }, renewEvery);
+        .catch((err: unknown) => {
+          lease.extendedAt = 0; // not extended: try again at the next look
+          this.log.warn({ err, threadId }, 'lease renewal failed; retrying');
+        });
+    }, renewEvery / 2);
     renewer.unref();
 
     try {
-      return await this.writeSections(threadId, token, signal, lease, () => leaseLost);
+      return await this.writeSections(threadId, lease, signal);
     } finally {
       clearInterval(renewer);
       await this.store.releaseLease(threadId, token).catch(() => {
@@ -201,14 +213,8 @@ export class GenerationRunner {
     }
   }
 
-  private async writeSections(
-    threadId: string,
-    token: string,
-    signal: AbortSignal,
-    lease: { renewedAt: number },
-    leaseLost: () => boolean,
-  ): Promise<ExitReason> {
-    const exitReason = (): ExitReason => (leaseLost() ? 'lease-lost' : 'aborted');
+  private async writeSections(threadId: string, lease: HeldLease, signal: AbortSignal): Promise<ExitReason> {
+    const exitReason = (): ExitReason => (lease.lost ? 'lease-lost' : 'aborted');
     // Read in full once; after that each section write answers the version it left, and the loop keeps its own
     // copy up to date. Only when the version shows that someone else wrote meanwhile (an upload, a pause, a
     // log line) is the workflow read again: the writer sees new exhibits, and the status check sees a pause.
@@ -238,7 +244,7 @@ export class GenerationRunner {
 
       const began = Date.now();
       const startPatch: SectionPatch = { status: 'in_progress', updated_at: new Date(began).toISOString() };
-      const started = await this.writeSection(threadId, next, token, lease, signal, startPatch,
+      const started = await this.writeSection(threadId, next, lease, signal, startPatch,
         logEntry('info', `Generating section: ${next.section_name}`, AGENT));
       if (started === aborted) return exitReason();
       if (!started) return 'lease-lost';
@@ -251,7 +257,7 @@ export class GenerationRunner {
         result = await this.options.writer.write({ workflow: current, section: next, exhibits: current.exhibits, signal });
       } catch (err) {
         if (signal.aborted) return exitReason();
-        await this.fail(threadId, next, token, err, signal);
+        await this.fail(threadId, next, lease, err, signal);
         return 'not-generating';
       }
 
@@ -264,7 +270,7 @@ export class GenerationRunner {
         tokens_used: tokens,
         duration_ms: Date.now() - began,
       };
-      const stored = await this.writeSection(threadId, next, token, lease, signal, donePatch,
+      const stored = await this.writeSection(threadId, next, lease, signal, donePatch,
         logEntry('success', `Completed section: ${next.section_name} (${tokens} tokens)`, AGENT));
       if (stored === aborted) return exitReason();
       if (!stored) return 'lease-lost';
@@ -276,26 +282,22 @@ export class GenerationRunner {
   private async writeSection(
     threadId: string,
     section: Section,
-    token: string,
-    lease: { renewedAt: number } | null,
+    lease: HeldLease,
     signal: AbortSignal,
     patch: SectionPatch,
     log: ReturnType<typeof logEntry>,
   ) {
-    const leaseTtlMs = this.options.leaseTtlMs;
+    const options = { leaseToken: lease.token, log, leaseTtlMs: this.options.leaseTtlMs };
     const sent = Date.now();
-    const version = await this.retrying(
-      () => this.store.updateSection(threadId, section.section_id, patch, { leaseToken: token, log, leaseTtlMs }),
-      signal,
-    );
-    if (lease && typeof version === 'number') lease.renewedAt = sent;
+    const version = await this.retrying(() => this.store.updateSection(threadId, section.section_id, patch, options), signal);
+    if (typeof version === 'number') lease.extendedAt = sent;
     return version;
   }
 
-  private async fail(threadId: string, section: Section, token: string, err: unknown, signal: AbortSignal) {
+  private async fail(threadId: string, section: Section, lease: HeldLease, err: unknown, signal: AbortSignal) {
     const message = err instanceof Error && err.message ? err.message : 'Section writer failed';
     this.log.warn({ err, threadId, section: section.section_id }, 'section writer failed');
-    await this.writeSection(threadId, section, token, null, signal, {
+    await this.writeSection(threadId, section, lease, signal, {
       status: 'error',
       updated_at: new Date(Date.now()).toISOString(),
       error_message: message,
