@@ -23,9 +23,9 @@ await new Promise<void>((resolve, reject) => {
   server.once('listening', resolve);
   server.once('error', reject);
 });
-// As src/server.ts does once listening (the bench had lost the PDF warm-up when the server gained it).
+// As src/server.ts does once listening: the recovery sweep and the PDF renderer's warm-up (fonts), which a
+// server in service has long finished — hence the wait.
 startBackgroundWork(deps);
-// The PDF renderer warms up right after start (fonts); a server in service has long finished that.
 await new Promise((r) => setTimeout(r, 1500));
 const port = (server.address() as AddressInfo).port;
 
