@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 /** What a bench child reports about itself: memory and event-loop delay (ms). */
 export interface ProcessStats {
@@ -12,6 +12,11 @@ export interface ProcessStats {
   cpuMs: number;
   /** Longest event-loop delay since the previous call. */
   recentEldMax: number;
+  /**
+   * Event-loop utilization since `resetEld`: the share of wall time the main thread spent running
+   * JavaScript and native callbacks rather than waiting for I/O (1 = never idle, i.e. saturated).
+   */
+  elu: number;
 }
 
 /**
@@ -26,14 +31,17 @@ export class Probe {
   private sampler: NodeJS.Timeout | null = null;
   private sampledPeak = 0;
   private rssAtStart = 0;
+  private eluStart: EventLoopUtilization = performance.eventLoopUtilization();
 
   constructor() {
     this.eld.enable();
     this.recent.enable();
   }
 
+  /** Starts the event-loop delay histogram and the utilization over again. */
   resetEld(): void {
     this.eld.reset();
+    this.eluStart = performance.eventLoopUtilization();
   }
 
   stats(): ProcessStats {
@@ -55,6 +63,7 @@ export class Probe {
       },
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
       recentEldMax: ms(this.recent.max),
+      elu: Math.round(performance.eventLoopUtilization(this.eluStart).utilization * 1000) / 1000,
     };
     this.recent.reset();
     return stats;
