@@ -22,7 +22,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * number for the whole window by starting a new one whenever one completes (in-process: the POST path is not what this measures) — while 5,000 simulated
  * frontends poll one document each every 2 s (conditional requests, like a browser's cache). A frontend
  * whose document completes moves on to a newly started one. Baseline: the same frontends
- * polling the bare Express ceiling for the completed-petition payload, without any generation running.
+ * polling the bare Express ceiling for the completed-petition payload, without any generation running,
+ * measured first on a quiet machine. Between the two, the same load against a service whose sections never
+ * complete (`pollsAlone`) splits the cost: the polls on their own, then with the generation.
  */
 export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'redis'): Promise<void> {
   const label = `4 Capacity, ${store} store`;
@@ -35,6 +37,19 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
   if (!redisEnv) {
     ctx.rows.push({ scenario: label, metric: 'skipped', service: 'no Redis reachable' });
     return;
+  }
+  const polls = await pollsAlone(ctx, store);
+  if (polls) {
+    ctx.rows.push({
+      scenario: label,
+      metric: 'polls alone (no section completes): poll p99, event-loop delay p99, main thread busy',
+      service: `${fmt.ms(polls.p99)}, ${fmt.ms(polls.eldP99)}, ${fmt.pct(polls.elu)}`,
+      baseline: base ? `${fmt.ms(base.p99)}, ${fmt.ms(base.eldP99)}, ${fmt.pct(base.elu)}` : undefined,
+      target: '< 100 ms, < 50 ms',
+    });
+    ctx.notes.push(
+      `${label}, polls alone: the same 10,000 petitions and ${fmt.int(FRONTENDS)} frontends, but every section takes 10 minutes, so no section completes and the loops only wait; ${fmt.int(polls.pollRate)} polls/s over ${polls.seconds} s, poll p50 ${fmt.ms(polls.p50)}. Each poll is still a 200 with a new body (elapsed_time changes every second), a smaller one than in the full run (no section written yet): what the polls cost without the generation.`,
+    );
   }
   const service = await ctx.service({ ...redisEnv, LOG_LEVEL: 'warn' }).catch((err: Error) => err);
   if (service instanceof Error) {
@@ -189,6 +204,52 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
 }
 
 let capacityBaselineResult: Awaited<ReturnType<typeof capacityBaseline>> | undefined;
+
+/** Scenario 4's frontends against the service while no section completes: what the polls cost alone. */
+async function pollsAlone(ctx: BenchContext, store: 'memory' | 'redis') {
+  // Its own key prefix: the full run's recovery sweep must not take these petitions over.
+  const redisEnv = store === 'redis' ? await ctx.redisEnv() : {};
+  if (!redisEnv) return null;
+  const minutes = String(10 * 60_000);
+  const service = await ctx
+    .service({ ...redisEnv, LOG_LEVEL: 'warn', SECTION_DELAY_MIN_MS: minutes, SECTION_DELAY_MAX_MS: minutes })
+    .catch(() => null);
+  if (!service) return null;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: POOL });
+  const pollers = new Pollers({
+    host: '127.0.0.1',
+    port: service.ready.port,
+    path: (id) => `/api/document/preview/${id}`,
+    intervalMs: POLL_MS,
+    conditional: true,
+    agent,
+  });
+  try {
+    const ids = await service.call<string[]>('startMany', { count: WORKFLOWS, batches: 10, spreadMs: 5_000 });
+    for (const id of ids.slice(0, FRONTENDS)) pollers.add(id);
+    await sleep(3_000);
+    pollers.resetStats();
+    await service.call('resetEld');
+    const seconds = ctx.quick ? 5 : 15;
+    const t0 = Date.now();
+    await sleep(seconds * 1000);
+    const elapsed = (Date.now() - t0) / 1000;
+    const stats = await service.call<ProcessStats>('stats');
+    return {
+      p50: pollers.latency.percentile(50),
+      p99: pollers.latency.percentile(99),
+      pollRate: pollers.completedPolls / elapsed,
+      eldP99: stats.eld.p99,
+      elu: stats.elu,
+      seconds,
+    };
+  } finally {
+    await pollers.stop();
+    agent.destroy();
+    await service.call('close', null, 30_000).catch(() => undefined);
+    await service.stop();
+  }
+}
 
 /** The same 5,000 frontends against the bare Express ceiling (full 200 responses, nothing generating). */
 async function capacityBaseline(ctx: BenchContext) {
