@@ -218,36 +218,13 @@ async function pollsAlone(ctx: BenchContext, store: 'memory' | 'redis') {
     .service({ ...redisEnv, LOG_LEVEL: 'warn', SECTION_DELAY_MIN_MS: minutes, SECTION_DELAY_MAX_MS: minutes })
     .catch(() => null);
   if (!service) return null;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: POOL });
-  const pollers = new Pollers({
-    host: '127.0.0.1',
-    port: service.ready.port,
-    path: (id) => `/api/document/preview/${id}`,
-    intervalMs: POLL_MS,
-    conditional: true,
-    agent,
-  });
+  const { pollers, agent } = frontends(service.ready.port, true);
   try {
     const ids = await service.call<string[]>('startMany', { count: WORKFLOWS, batches: 10, spreadMs: 5_000 });
     const sample = await fetchBody(service.ready.port, `/api/document/preview/${ids[0]}`);
     for (const id of ids.slice(0, FRONTENDS)) pollers.add(id);
-    await sleep(3_000);
-    pollers.resetStats();
-    await service.call('resetEld');
     const seconds = ctx.quick ? 5 : 15;
-    const t0 = Date.now();
-    await sleep(seconds * 1000);
-    const elapsed = (Date.now() - t0) / 1000;
-    const stats = await service.call<ProcessStats>('stats');
-    return {
-      p50: pollers.latency.percentile(50),
-      p99: pollers.latency.percentile(99),
-      pollRate: pollers.completedPolls / elapsed,
-      eldP99: stats.eld.p99,
-      elu: stats.elu,
-      seconds,
-      sample,
-    };
+    return { ...(await measurePolls(pollers, service, seconds)), seconds, sample };
   } finally {
     await pollers.stop();
     agent.destroy();
@@ -261,34 +238,10 @@ async function capacityBaseline(ctx: BenchContext, sample: Buffer) {
   const file = path.join(ctx.dir, 'payload-capacity.json');
   writeFileSync(file, sample);
   const ceiling = await ctx.ceiling(file);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: POOL });
-  const pollers = new Pollers({
-    host: '127.0.0.1',
-    port: ceiling.ready.port,
-    path: (id) => `/api/document/preview/${id}`,
-    intervalMs: POLL_MS,
-    conditional: false,
-    agent,
-  });
+  const { pollers, agent } = frontends(ceiling.ready.port, false);
   try {
     for (let i = 0; i < FRONTENDS; i++) pollers.add(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
-    await sleep(3_000);
-    pollers.resetStats();
-    await ceiling.call('resetEld');
-    const seconds = ctx.quick ? 5 : 12;
-    const t0 = Date.now();
-    await sleep(seconds * 1000);
-    const elapsed = (Date.now() - t0) / 1000;
-    const stats = await ceiling.call<ProcessStats>('stats');
-    const result = {
-      p50: pollers.latency.percentile(50),
-      p99: pollers.latency.percentile(99),
-      pollRate: pollers.completedPolls / elapsed,
-      eldP99: stats.eld.p99,
-      eldMax: stats.eld.max,
-      elu: stats.elu,
-      rss: stats.rss,
-    };
+    const result = await measurePolls(pollers, ceiling, ctx.quick ? 5 : 12);
     const verdict = (met: boolean) => (met ? 'met' : 'missed');
     ctx.notes.push(
       `4 Capacity baseline: the bare Express ceiling polled by the same ${fmt.int(FRONTENDS)} frontends (${fmt.int(result.pollRate)} polls/s, full 200 responses, nothing generating) serving a ${fmt.int(sample.length)}-byte generating preview of the polls-alone run had poll p99 ${fmt.ms(result.p99)} (${verdict(result.p99 < 100)} the < 100 ms target) and event-loop delay p99 ${fmt.ms(result.eldP99)} (${verdict(result.eldP99 < 50)} the < 50 ms target), its main thread busy ${fmt.pct(result.elu)} of the time (nothing else running).`,
@@ -311,4 +264,38 @@ function fetchBody(port: number, urlPath: string): Promise<Buffer> {
       })
       .on('error', reject);
   });
+}
+
+/** Scenario 4's frontends (not yet watching anything) on their own pool of keep-alive connections. */
+function frontends(port: number, conditional: boolean) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: POOL });
+  const pollers = new Pollers({
+    host: '127.0.0.1',
+    port,
+    path: (id) => `/api/document/preview/${id}`,
+    intervalMs: POLL_MS,
+    conditional,
+    agent,
+  });
+  return { pollers, agent };
+}
+
+/** After 3 s to settle, `seconds` of polling: the frontends' latencies and the polled process's own figures. */
+async function measurePolls(pollers: Pollers, child: Child<unknown>, seconds: number) {
+  await sleep(3_000);
+  pollers.resetStats();
+  await child.call('resetEld');
+  const t0 = Date.now();
+  await sleep(seconds * 1000);
+  const elapsed = (Date.now() - t0) / 1000;
+  const stats = await child.call<ProcessStats>('stats');
+  return {
+    p50: pollers.latency.percentile(50),
+    p99: pollers.latency.percentile(99),
+    pollRate: pollers.completedPolls / elapsed,
+    eldP99: stats.eld.p99,
+    eldMax: stats.eld.max,
+    elu: stats.elu,
+    rss: stats.rss,
+  };
 }
