@@ -52,7 +52,10 @@ export class PreviewService {
     private readonly settings: MetadataSettings,
     options: {
       maxCacheBytes?: number;
-      /** Keep a generating workflow's serialized pieces for the next poll (stores whose reads keep objects). */
+      /**
+       * Keep a generating workflow's serialized pieces for the next poll. Only for a store whose reads hand
+       * out the same objects until they change (the memory store); off by default.
+       */
       reusePieces?: boolean;
       /** Bound of those pieces, in characters of JSON; default 64 Mi. */
       maxPiecesBytes?: number;
@@ -66,13 +69,12 @@ export class PreviewService {
     });
     // The objects are the store's own; the JSON is what the next poll would build again anyway.
     // Bounded by size: an entry also keeps the objects it was built from until it is evicted or replaced.
-    this.pieces =
-      options.reusePieces === false
-        ? null
-        : new LRUCache<string, Pieces>({
-            maxSize: options.maxPiecesBytes ?? 64 * 1024 * 1024,
-            sizeCalculation: (p) => p.sectionJson.reduce((n, s) => n + s.length, 64) + p.logJson.reduce((n, s) => n + s.length, 0),
-          });
+    this.pieces = options.reusePieces
+      ? new LRUCache<string, Pieces>({
+          maxSize: options.maxPiecesBytes ?? 64 * 1024 * 1024,
+          sizeCalculation: (p) => p.sectionJson.reduce((n, s) => n + s.length, 64) + p.logJson.reduce((n, s) => n + s.length, 0),
+        })
+      : null;
   }
 
   private readonly now: () => number;

@@ -123,6 +123,52 @@ describe('polling a generating workflow', () => {
     expect(again?.json).toEqual(done?.json);
   });
 
+  it('answers byte for byte what a service without piece reuse answers, serializing less, as the workflow changes', async () => {
+    const store = new MemoryWorkflowStore({ ttlSeconds: 3600 });
+    const thread_id = 'poll-2';
+    await store.create({
+      head: { thread_id, case_id: 'C', user_id: 'u', document_type: 'memo', case_facts: null, status: 'generating', created_at: at },
+      sections: [section('a', 1), section('b', 2), section('c', 3)],
+      logs: [line(0)],
+    });
+    await store.acquireLease(thread_id, 'loop', 60_000);
+    const now = () => Date.parse(at) + 1000;
+    const reusing = new PreviewService(store, settings, { now, reusePieces: true });
+    const fresh = new PreviewService(store, settings, { now });
+    const stringify = vi.spyOn(JSON, 'stringify');
+    const both = async () => {
+      stringify.mockClear();
+      const a = await reusing.render(thread_id);
+      const reusedCalls = stringify.mock.calls.length;
+      stringify.mockClear();
+      const b = await fresh.render(thread_id);
+      expect(a?.body?.toString()).toBe(b?.body?.toString());
+      return { reusedCalls, freshCalls: stringify.mock.calls.length };
+    };
+    try {
+      await both();
+      const write = (id: string, patch: Parameters<typeof store.updateSection>[2], n: number) =>
+        store.updateSection(thread_id, id, patch, { leaseToken: 'loop', log: line(n) });
+      await write('a', { status: 'in_progress', updated_at: at }, 1);
+      const afterOneWrite = await both();
+      // Scalars, exhibits, metadata, the changed section and the new log line; not the other two sections.
+      expect(afterOneWrite.reusedCalls).toBeLessThan(afterOneWrite.freshCalls);
+      await write('a', { status: 'completed', updated_at: at, content_html: '<p>a</p>', tokens_used: 3, duration_ms: 9 }, 2);
+      await both();
+      // Past the 50-line window: the window moves, and kept lines shift place.
+      for (let i = 3; i < 70; i++) {
+        await store.appendLog(thread_id, line(i));
+        if (i % 7 === 0) await both();
+      }
+      await store.putExhibit(thread_id, { exhibit_id: 'x.1', filename: 'x.pdf', stored_name: 'x.pdf', file_path: '/x', file_size: 1, mime_type: 'application/pdf', uploaded_at: at });
+      await write('b', { status: 'error', updated_at: at, error_message: 'broke' }, 70);
+      const last = await both();
+      expect(last.reusedCalls).toBeLessThan(last.freshCalls);
+    } finally {
+      stringify.mockRestore();
+    }
+  });
+
   it('answers null, and forgets it, when a workflow seen generating is deleted', async () => {
     const { store, thread_id } = await generating();
     const preview = new PreviewService(store, settings);
