@@ -1,6 +1,7 @@
 // `npm run bench`: starts everything on loopback, runs the scenarios, prints the table and writes it to
 // bench/results.md. Options: --quick (short windows, for development), --only=1,4 (scenario numbers),
-// --stores=memory (skip the Redis runs).
+// --stores=memory (skip the Redis runs), --workflows=N (scenario 4 with N petitions generating instead of
+// 10,000, to find how many a machine carries within the targets; written to .tmp/, not results.md).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,12 @@ const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').map(Number);
 const wanted = (n: number) => !only || only.includes(n);
 const stores = args.find((a) => a.startsWith('--stores='))?.slice('--stores='.length).split(',') ?? ['memory', 'redis'];
+const workflowsArg = args.find((a) => a.startsWith('--workflows='))?.slice('--workflows='.length);
+const workflows = workflowsArg === undefined ? undefined : Number(workflowsArg);
+if (workflows !== undefined && !(Number.isInteger(workflows) && workflows >= 100 && workflows <= 50_000)) {
+  process.stderr.write(`bench: --workflows must be a whole number from 100 to 50000, got "${workflowsArg}"\n`);
+  process.exit(1);
+}
 
 /** Hard bound on the whole run: a hung child must not hang CI. */
 const HARD_LIMIT_MS = (quick ? 4 : 9) * 60_000;
@@ -34,7 +41,7 @@ const steps: { numbers: number[]; store?: string; run: (ctx: BenchContext) => Pr
 async function main(): Promise<void> {
   const started = new Date();
   const loadAtStart = os.loadavg()[0] ?? 0;
-  const ctx = new BenchContext({ quick });
+  const ctx = new BenchContext({ quick, workflows });
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: exceeded ${HARD_LIMIT_MS / 60_000} minutes, giving up\n`);
     // The private redis-server and temp files go too; children exit when their IPC channel closes.
@@ -72,7 +79,8 @@ async function main(): Promise<void> {
   const mode = quick ? 'quick mode: short windows, not for quoting' : 'full run';
   const markdown = renderMarkdown(ctx.rows.sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true })), ctx.notes, started, seconds, mode, loadAtStart);
   process.stdout.write(`${markdown}\n`);
-  const file = fileURLToPath(new URL(quick ? './.tmp/results-quick.md' : './results.md', import.meta.url));
+  const name = quick ? './.tmp/results-quick.md' : workflows !== undefined ? `./.tmp/results-${workflows}-workflows.md` : './results.md';
+  const file = fileURLToPath(new URL(name, import.meta.url));
   mkdirSync(new URL('./.tmp/', import.meta.url), { recursive: true });
   writeFileSync(file, markdown);
   process.stderr.write(`bench: wrote ${file}\n`);

@@ -8,7 +8,6 @@ import { fmt } from '../lib/report.js';
 import type { Child } from '../lib/rpc.js';
 import type { ProcessStats } from '../lib/probe.js';
 
-const WORKFLOWS = 10_000;
 const FRONTENDS = 5_000;
 const POLL_MS = 2_000;
 const POOL = 256;
@@ -27,7 +26,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * running. Then the full run: the polls with the generation.
  */
 export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'redis'): Promise<void> {
-  const label = `4 Capacity, ${store} store`;
+  const workflows = ctx.workflows;
+  const label = `4 Capacity, ${store} store${workflows === 10_000 ? '' : `, ${fmt.int(workflows)} generating`}`;
   const windowS = ctx.quick ? 8 : store === 'memory' ? 40 : 35;
   const redisEnv = store === 'redis' ? await ctx.redisEnv() : {};
   if (!redisEnv) {
@@ -51,7 +51,7 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
       met: polls.p99 < 100 && polls.eldP99 < 50,
     });
     ctx.notes.push(
-      `${label}, polls alone: the same 10,000 petitions and ${fmt.int(FRONTENDS)} frontends, but every section takes 10 minutes, so no section completes and the loops only wait; ${fmt.int(polls.pollRate)} polls/s over ${polls.seconds} s, poll p50 ${fmt.ms(polls.p50)}. Each poll is still a 200 with a new body (elapsed_time changes every second), a smaller one than in the full run (no section written yet): what the polls cost without the generation.`,
+      `${label}, polls alone: the same ${fmt.int(workflows)} petitions and ${fmt.int(FRONTENDS)} frontends, but every section takes 10 minutes, so no section completes and the loops only wait; ${fmt.int(polls.pollRate)} polls/s over ${polls.seconds} s, poll p50 ${fmt.ms(polls.p50)}. Each poll is still a 200 with a new body (elapsed_time changes every second), a smaller one than in the full run (no section written yet): what the polls cost without the generation.`,
     );
   }
   const service = await ctx.service({ ...redisEnv, LOG_LEVEL: 'warn' }).catch((err: Error) => err);
@@ -81,7 +81,7 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
     // Ramp-up: the 10,000 are started in-process, in ten batches over 5 s (starting them over HTTP would
     // take longer than a petition takes to finish); the first 5,000 get a frontend each.
     const rampStart = Date.now();
-    const ids = await service.call<string[]>('startMany', { count: WORKFLOWS, batches: 10, spreadMs: 5_000 });
+    const ids = await service.call<string[]>('startMany', { count: workflows, batches: 10, spreadMs: 5_000 });
     const rampS = (Date.now() - rampStart) / 1000;
     progress(`${label}: ${ids.length} started in ${rampS.toFixed(1)} s`);
     // Generation alone first, so the table shows what the 10,000 loops cost before any poll arrives.
@@ -91,16 +91,15 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
     await sleep(aloneS * 1000);
     const alone = await service.call<ProcessStats & { activeLoops: number }>('stats');
     const aloneCpu = (alone.cpuMs - aloneBefore.cpuMs) / (aloneS * 1000);
-    for (const id of ids.slice(0, FRONTENDS)) pollers.add(id);
-    
+    watch(pollers, ids);
 
     // Keep 10,000 generating: every 100 ms, start (in-process, like the ramp-up) as many as have completed,
     // and hand the new ids to the frontends whose document completed. New documents arrive all the time,
     // not in bursts: 500 ms top-ups made bursts of ~300 starts that held the event loop for tens of ms.
     const topUp = (async () => {
       while (!stopTopUp) {
-        const active = await service.call<number>('activeLoops').catch(() => WORKFLOWS);
-        const deficit = Math.min(2_000, WORKFLOWS - active);
+        const active = await service.call<number>('activeLoops').catch(() => workflows);
+        const deficit = Math.min(2_000, workflows - active);
         if (deficit > 0 && !stopTopUp) {
           const fresh = await service.call<string[]>('startMany', { count: deficit, batches: 1, spreadMs: 0 }).catch(() => []);
           started += fresh.length;
@@ -195,7 +194,7 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
       },
     );
     ctx.notes.push(
-      `${label}: ramp-up started ${fmt.int(WORKFLOWS)} workflows in-process in ${rampS.toFixed(1)} s, then ${aloneS} s of generation alone, then the frontends; every ${TOP_UP_MS} ms as many new ones as had completed; ${windowS} s window after a ${ctx.quick ? 2 : 5} s settle; ${fmt.int(polls)} polls (${Object.entries(statuses).map(([k, v]) => `${k}: ${fmt.int(v)}`).join(', ')}), ${errors} client errors; client issued polls late by p99 ${fmt.ms(lateP99)} (client event-loop delay p99 ${fmt.ms(clientEld.percentile(99) / 1e6)}): ${lateP99 > 100 ? 'the client was saturated, the poll rate is what it could drive' : 'the client kept up'}. Frontends share a pool of ≤ ${POOL} keep-alive connections.${serverCpu > 0.9 ? ` The service process was CPU-bound (${fmt.pct(serverCpu)} of a core, GC threads included): polls queued behind generation and each other, so the latencies are queueing time.` : ''}`,
+      `${label}: ramp-up started ${fmt.int(workflows)} workflows in-process in ${rampS.toFixed(1)} s, then ${aloneS} s of generation alone, then the frontends; every ${TOP_UP_MS} ms as many new ones as had completed; ${windowS} s window after a ${ctx.quick ? 2 : 5} s settle; ${fmt.int(polls)} polls (${Object.entries(statuses).map(([k, v]) => `${k}: ${fmt.int(v)}`).join(', ')}), ${errors} client errors; client issued polls late by p99 ${fmt.ms(lateP99)} (client event-loop delay p99 ${fmt.ms(clientEld.percentile(99) / 1e6)}): ${lateP99 > 100 ? 'the client was saturated, the poll rate is what it could drive' : 'the client kept up'}. Frontends share a pool of ≤ ${POOL} keep-alive connections.${serverCpu > 0.9 ? ` The service process was CPU-bound (${fmt.pct(serverCpu)} of a core, GC threads included): polls queued behind generation and each other, so the latencies are queueing time.` : ''}`,
     );
   } finally {
     stopTopUp = true;
@@ -220,9 +219,9 @@ async function pollsAlone(ctx: BenchContext, store: 'memory' | 'redis') {
   if (!service) return null;
   const { pollers, agent } = frontends(service.ready.port, true);
   try {
-    const ids = await service.call<string[]>('startMany', { count: WORKFLOWS, batches: 10, spreadMs: 5_000 });
+    const ids = await service.call<string[]>('startMany', { count: ctx.workflows, batches: 10, spreadMs: 5_000 });
     const sample = await fetchBody(service.ready.port, `/api/document/preview/${ids[0]}`);
-    for (const id of ids.slice(0, FRONTENDS)) pollers.add(id);
+    watch(pollers, ids);
     const seconds = ctx.quick ? 5 : 15;
     return { ...(await measurePolls(pollers, service, seconds)), seconds, sample };
   } finally {
@@ -264,6 +263,11 @@ function fetchBody(port: number, urlPath: string): Promise<Buffer> {
       })
       .on('error', reject);
   });
+}
+
+/** The 5,000 frontends, one per petition; with fewer petitions than frontends, some share one. */
+function watch(pollers: Pollers, ids: string[]): void {
+  for (let i = 0; i < FRONTENDS && ids.length; i++) pollers.add(ids[i % ids.length]!);
 }
 
 /** Scenario 4's frontends (not yet watching anything) on their own pool of keep-alive connections. */
