@@ -82,9 +82,12 @@ export class PreviewService {
   /** Null when the workflow does not exist. */
   async render(threadId: string, ifNoneMatch?: string): Promise<PreviewResult | null> {
     const now = this.now();
-    // Seen generating at its last poll: it most likely still is, with a newer version (a section write
-    // every second or two), so it is read whole at once instead of head first — one store round trip.
-    if (this.generating.has(threadId)) {
+    // With piece reuse (the memory store), a workflow seen generating at its last poll is read whole at once
+    // instead of head first: it most likely has a newer version, and a full read there copies nothing.
+    // Without (Redis), head first: a full read parses every section and log line again, and the head alone
+    // decides a 304 and finds the cached parts still current about half the time (two section writes 2–5 s
+    // apart, polls every 2 s).
+    if (this.pieces && this.generating.has(threadId)) {
       const workflow = await this.store.get(threadId, { logLimit: PREVIEW_LOG_LIMIT });
       return workflow ? this.fromWorkflow(threadId, workflow, now, ifNoneMatch) : this.gone(threadId);
     }
@@ -107,17 +110,18 @@ export class PreviewService {
    * The answer from a full read. A generating workflow gets a new version about every two seconds, about as
    * often as it is polled: its cached parts were replaced before a second poll used them, yet lived long
    * enough to leave V8's young generation and die in the old one (old-generation growth in bench scenario 4:
-   * ≈ 90 → 63 MB/s). So only a workflow at rest is cached whole; of a generating one, the serialized pieces
-   * are kept (`reusePieces`).
+   * ≈ 90 → 63 MB/s). So with piece reuse only a workflow at rest is cached whole; of a generating one, the
+   * serialized pieces are kept. Without it every workflow's parts are cached: there the full read they save
+   * costs far more than the garbage they leave (bench scenario 4, Redis).
    */
   private fromWorkflow(threadId: string, workflow: Workflow, now: number, ifNoneMatch?: string): PreviewResult {
     const described = this.describe(workflow, now);
     const notModified = !!ifNoneMatch && etagMatches(ifNoneMatch, described.etag);
-    if (workflow.status === 'generating') {
+    if (workflow.status === 'generating' && this.pieces) {
       this.generating.set(threadId, true);
       if (notModified) return { etag: described.etag, body: null };
-      const pieces = reusePieces(workflow, this.pieces?.get(threadId));
-      this.pieces?.set(threadId, pieces);
+      const pieces = reusePieces(workflow, this.pieces.get(threadId));
+      this.pieces.set(threadId, pieces);
       return this.assemble(serializeParts(workflow, pieces), described);
     }
     this.generating.delete(threadId);
