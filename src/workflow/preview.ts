@@ -44,7 +44,10 @@ export interface PreviewResult {
 export class PreviewService {
   private readonly cache: LRUCache<string, CachedParts>;
   private readonly pieces: LRUCache<string, Pieces> | null;
-  /** Workflows that were generating at their last poll (bounded; a forgotten one is read head first again). */
+  /**
+   * With piece reuse: workflows that were generating at their last poll (bounded; a forgotten one is read head
+   * first again).
+   */
   private readonly generating = new LRUCache<string, true>({ max: 100_000 });
 
   constructor(
@@ -85,8 +88,8 @@ export class PreviewService {
     // With piece reuse (the memory store), a workflow seen generating at its last poll is read whole at once
     // instead of head first: it most likely has a newer version, and a full read there copies nothing.
     // Without (Redis), head first: a full read parses every section and log line again, and the head alone
-    // decides a 304 and finds the cached parts still current about half the time (two section writes 2–5 s
-    // apart, polls every 2 s).
+    // decides a 304 and finds the cached parts still current at about two polls in five (a section's two
+    // writes every 2–5 s, a poll every 2 s).
     if (this.pieces && this.generating.has(threadId)) {
       const workflow = await this.store.get(threadId, { logLimit: PREVIEW_LOG_LIMIT });
       return workflow ? this.fromWorkflow(threadId, workflow, now, ifNoneMatch) : this.gone(threadId);
