@@ -17,9 +17,10 @@ const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Scenario 4: 10,000 petitions generating at once at the default 2–5 s per section — kept at that
- * number for the whole window by starting a new one whenever one completes (in-process: the POST path is not what this measures) — while 5,000 simulated
- * frontends poll one document each every 2 s (conditional requests, like a browser's cache). A frontend
+ * Scenario 4: 10,000 petitions (N with `--workflows=N`) generating at once at the default 2–5 s per section,
+ * kept at that number for the whole window by starting a new one whenever one completes (in-process: the POST
+ * path is not what this measures), while 5,000 simulated frontends poll one document each every 2 s
+ * (conditional requests, like a browser's cache). A frontend
  * whose document completes moves on to a newly started one. First the same load against a service whose
  * sections never complete (`pollsAlone`): what the polls cost on their own. Baseline: the same frontends
  * polling the bare Express ceiling for one of those petitions' previews (the same body), nothing else
@@ -78,13 +79,13 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
       onCompleted: () => new Promise<string | null>((resolve) => waiting.push(resolve)),
     });
 
-    // Ramp-up: the 10,000 are started in-process, in ten batches over 5 s (starting them over HTTP would
-    // take longer than a petition takes to finish); the first 5,000 get a frontend each.
+    // Ramp-up: the petitions are started in-process, in ten batches over 5 s (starting them over HTTP would
+    // take longer than a petition takes to finish); the frontends are spread over them (`watch`).
     const rampStart = Date.now();
     const ids = await service.call<string[]>('startMany', { count: workflows, batches: 10, spreadMs: 5_000 });
     const rampS = (Date.now() - rampStart) / 1000;
     progress(`${label}: ${ids.length} started in ${rampS.toFixed(1)} s`);
-    // Generation alone first, so the table shows what the 10,000 loops cost before any poll arrives.
+    // Generation alone first, so the table shows what the loops cost before any poll arrives.
     await service.call('resetEld');
     const aloneBefore = await service.call<ProcessStats>('stats');
     const aloneS = ctx.quick ? 3 : 6;
@@ -93,7 +94,7 @@ export async function capacityScenario(ctx: BenchContext, store: 'memory' | 'red
     const aloneCpu = (alone.cpuMs - aloneBefore.cpuMs) / (aloneS * 1000);
     watch(pollers, ids);
 
-    // Keep 10,000 generating: every 100 ms, start (in-process, like the ramp-up) as many as have completed,
+    // Keep `workflows` generating: every 100 ms, start (in-process, like the ramp-up) as many as have completed,
     // and hand the new ids to the frontends whose document completed. New documents arrive all the time,
     // not in bursts: 500 ms top-ups made bursts of ~300 starts that held the event loop for tens of ms.
     const topUp = (async () => {
