@@ -43,12 +43,8 @@ export interface PreviewResult {
  */
 export class PreviewService {
   private readonly cache: LRUCache<string, CachedParts>;
+  /** With piece reuse: the pieces of each workflow that was generating at its last full read. */
   private readonly pieces: LRUCache<string, Pieces> | null;
-  /**
-   * With piece reuse: workflows that were generating at their last poll (bounded; a forgotten one is read head
-   * first again).
-   */
-  private readonly generating = new LRUCache<string, true>({ max: 100_000 });
 
   constructor(
     private readonly store: WorkflowStore,
@@ -85,12 +81,12 @@ export class PreviewService {
   /** Null when the workflow does not exist. */
   async render(threadId: string, ifNoneMatch?: string): Promise<PreviewResult | null> {
     const now = this.now();
-    // With piece reuse (the memory store), a workflow seen generating at its last poll is read whole at once
-    // instead of head first: it most likely has a newer version, and a full read there copies nothing.
-    // Without (Redis), head first: a full read parses every section and log line again, and the head alone
-    // decides a 304 and finds the cached parts still current at about two polls in five (a section's two
-    // writes every 2–5 s, a poll every 2 s).
-    if (this.pieces && this.generating.has(threadId)) {
+    // With piece reuse (the memory store), a workflow seen generating at its last read (it has pieces) is read
+    // whole at once instead of head first: it most likely has a newer version, and a full read there copies
+    // nothing. Without (Redis), head first: a full read parses every section and log line again, and the head
+    // alone decides a 304 and finds the cached parts still current at about two polls in five (a section's
+    // two writes every 2–5 s, a poll every 2 s).
+    if (this.pieces?.has(threadId)) {
       const workflow = await this.store.get(threadId, { logLimit: PREVIEW_LOG_LIMIT });
       return workflow ? this.fromWorkflow(threadId, workflow, now, ifNoneMatch) : this.gone(threadId);
     }
@@ -121,13 +117,11 @@ export class PreviewService {
     const described = this.describe(workflow, now);
     const notModified = !!ifNoneMatch && etagMatches(ifNoneMatch, described.etag);
     if (workflow.status === 'generating' && this.pieces) {
-      this.generating.set(threadId, true);
       if (notModified) return { etag: described.etag, body: null };
       const pieces = reusePieces(workflow, this.pieces.get(threadId));
       this.pieces.set(threadId, pieces);
       return this.assemble(serializeParts(workflow, pieces), described);
     }
-    this.generating.delete(threadId);
     this.pieces?.delete(threadId);
     const parts = serializeParts(workflow);
     this.cache.set(threadId, parts);
@@ -141,7 +135,6 @@ export class PreviewService {
 
   forget(threadId: string): void {
     this.cache.delete(threadId);
-    this.generating.delete(threadId);
     this.pieces?.delete(threadId);
   }
 
