@@ -123,44 +123,6 @@ describe('polling a generating workflow', () => {
     expect(again?.json).toEqual(done?.json);
   });
 
-  it('without piece reuse (a store that parses every read afresh), reads the head first and in full only when the version moved', async () => {
-    const { store, thread_id } = await generating();
-    let now = Date.parse(at) + 1000;
-    const preview = new PreviewService(store, settings, { now: () => now });
-    const heads = vi.spyOn(store, 'getHead');
-    const fulls = vi.spyOn(store, 'get');
-    const poll = async (etag?: string) => {
-      const r = await preview.render(thread_id, etag);
-      return r && { etag: r.etag, body: r.body?.toString() ?? null };
-    };
-    // What a service with nothing cached answers at the same moment.
-    const fresh = async () => (await new PreviewService(store, settings, { now: () => now }).render(thread_id))?.body?.toString();
-
-    const first = await poll();
-    expect(JSON.parse(first!.body!).sections[0].status).toBe('pending');
-    expect([heads.mock.calls.length, fulls.mock.calls.length]).toEqual([1, 1]);
-
-    // Same version, a second later (elapsed_time moved): a new body from the cached parts, no full read.
-    now += 1000;
-    const later = await poll(first!.etag);
-    expect(later!.etag).not.toBe(first!.etag);
-    expect(later!.body).toBe(await fresh());
-    expect(fulls.mock.calls.length - 1).toBe(1); // fresh() read in full; the poll did not
-    fulls.mockClear();
-    heads.mockClear();
-
-    // Same version, same second, the client's ETag: 304 from the head alone.
-    expect((await poll(later!.etag))?.body).toBeNull();
-    expect([heads.mock.calls.length, fulls.mock.calls.length]).toEqual([1, 0]);
-
-    // A section write moves the version: read in full, and the body says so (never the cached one).
-    await store.updateSection(thread_id, 'memo', { status: 'in_progress', updated_at: at }, { leaseToken: 'loop' });
-    const moved = await poll(later!.etag);
-    expect(JSON.parse(moved!.body!).sections[0].status).toBe('in_progress');
-    expect(fulls).toHaveBeenCalledTimes(1);
-    expect(moved!.body).toBe(await fresh());
-  });
-
   it('answers byte for byte what a service without piece reuse answers, serializing less, as the workflow changes', async () => {
     const store = new MemoryWorkflowStore({ ttlSeconds: 3600 });
     const thread_id = 'poll-2';

@@ -1,0 +1,86 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RedisWorkflowStore } from '../../src/store/redis-store.js';
+import { PreviewService } from '../../src/workflow/preview.js';
+import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
+
+noticeIfSkipped(redisAvailable, 'Redis preview cache tests');
+
+const at = '2026-11-29T10:00:00.000Z';
+const settings = { costPer1kTokens: 0.01, expectedSectionMs: 3500 };
+
+// The preview of a generating petition on Redis is read head first and in full only when its version moved
+// (src/workflow/preview.ts). Two store connections stand for two processes: one polls, the other writes.
+describe.skipIf(!redisAvailable)('Redis preview of a generating petition, polled in one process, written in another', () => {
+  let redis: TestRedis;
+  const stores: RedisWorkflowStore[] = [];
+  const connect = async () => {
+    const s = await RedisWorkflowStore.connect({
+      url: redis.url,
+      keyPrefix: redis.prefix,
+      ttlSeconds: 600,
+      commandTimeoutMs: 2000,
+      logger: pino({ level: 'silent' }),
+    });
+    stores.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    redis = await useRedis();
+  });
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await redis.close();
+  });
+
+  it('is answered from its cached parts while the version stands, and never stale once another process writes', async () => {
+    const [polling, writing] = [await connect(), await connect()];
+    const thread_id = 'b8a0f4f2-6a43-4d0c-9d53-3f5c2a7e1c01';
+    await writing.create({
+      head: { thread_id, case_id: 'C', user_id: 'u', document_type: 'memo', case_facts: null, status: 'generating', created_at: at },
+      sections: [{ section_id: 'memo', section_name: 'Memorandum', section_order: 1, status: 'pending', content_html: '', updated_at: at, tokens_used: 0 }],
+      logs: [{ timestamp: at, level: 'info', message: 'Starting', agent: 'test' }],
+    });
+    expect(await writing.acquireLease(thread_id, 'loop', 60_000)).toBe(true);
+
+    let now = Date.parse(at) + 1000;
+    const preview = new PreviewService(polling, settings, { now: () => now });
+    // What a process with nothing cached answers at the same moment (its own connection: its reads are not counted).
+    const fresh = async () => (await new PreviewService(await connect(), settings, { now: () => now }).render(thread_id))?.body?.toString();
+    const fulls = vi.spyOn(polling, 'get');
+    const heads = vi.spyOn(polling, 'getHead');
+    const poll = async (etag?: string) => {
+      const r = await preview.render(thread_id, etag);
+      return { etag: r!.etag, body: r!.body?.toString() ?? null };
+    };
+
+    const first = await poll();
+    expect(JSON.parse(first.body!).sections[0].status).toBe('pending');
+    expect(fulls).toHaveBeenCalledTimes(1);
+
+    now += 1000; // elapsed_time moved, the version did not: a new body, no full read
+    const later = await poll(first.etag);
+    expect(later.etag).not.toBe(first.etag);
+    expect(later.body).toBe(await fresh());
+    expect(fulls).toHaveBeenCalledTimes(1);
+
+    heads.mockClear();
+    expect((await poll(later.etag)).body).toBeNull(); // same second, same version: 304 from the head alone
+    expect(heads).toHaveBeenCalledTimes(1);
+    expect(fulls).toHaveBeenCalledTimes(1);
+
+    // The other process writes a section, then a log line: each poll after it reads in full and shows it.
+    await writing.updateSection(thread_id, 'memo', { status: 'in_progress', updated_at: at }, { leaseToken: 'loop' });
+    const moved = await poll(later.etag);
+    expect(JSON.parse(moved.body!).sections[0].status).toBe('in_progress');
+    expect(moved.body).toBe(await fresh());
+    expect(fulls).toHaveBeenCalledTimes(2);
+
+    await writing.appendLog(thread_id, { timestamp: at, level: 'info', message: 'written elsewhere', agent: 'test' });
+    const logged = await poll(moved.etag);
+    expect(JSON.parse(logged.body!).logs.at(-1).message).toBe('written elsewhere');
+    expect(logged.body).toBe(await fresh());
+    expect(fulls).toHaveBeenCalledTimes(3);
+  });
+});
