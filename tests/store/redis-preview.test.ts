@@ -1,8 +1,7 @@
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { RedisWorkflowStore } from '../../src/store/redis-store.js';
 import { PreviewService } from '../../src/workflow/preview.js';
-import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
+import { noticeIfSkipped, redisAvailable } from '../helpers/redis.js';
+import { redisHarness } from './harness.js';
 
 noticeIfSkipped(redisAvailable, 'Redis preview cache tests');
 
@@ -12,27 +11,10 @@ const settings = { costPer1kTokens: 0.01, expectedSectionMs: 3500 };
 // The preview of a generating petition on Redis is read head first and in full only when its version moved
 // (src/workflow/preview.ts). Two store connections stand for two processes: one polls, the other writes.
 describe.skipIf(!redisAvailable)('Redis preview of a generating petition, polled in one process, written in another', () => {
-  let redis: TestRedis;
-  const stores: RedisWorkflowStore[] = [];
-  const connect = async () => {
-    const s = await RedisWorkflowStore.connect({
-      url: redis.url,
-      keyPrefix: redis.prefix,
-      ttlSeconds: 600,
-      commandTimeoutMs: 2000,
-      logger: pino({ level: 'silent' }),
-    });
-    stores.push(s);
-    return s;
-  };
-
-  beforeAll(async () => {
-    redis = await useRedis();
-  });
-  afterAll(async () => {
-    await Promise.all(stores.map((s) => s.close()));
-    await redis.close();
-  });
+  const redis = redisHarness();
+  const connect = async () => (await redis.make({ ttlSeconds: 600 })).store;
+  beforeAll(() => redis.setup());
+  afterAll(() => redis.teardown());
 
   it('is answered from its cached parts while the version stands, and never stale once another process writes', async () => {
     const [polling, writing] = [await connect(), await connect()];
