@@ -1,3 +1,4 @@
+import { flat } from '../workflow/flat.js';
 import type { CaseFacts, Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../workflow/types.js';
 import { applySectionPatch, applyTransition, initialHead } from './state-rules.js';
 import {
@@ -280,7 +281,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
   private packIfFinished(record: WorkflowRecord): void {
     const { body } = record;
     if (!body || record.lease || !FINISHED.has(record.head.status)) return;
-    record.packed = JSON.stringify({ sections: body.sections, exhibits: body.exhibitList, logs: body.logs });
+    record.packed = flat(JSON.stringify({ sections: body.sections, exhibits: body.exhibitList, logs: body.logs }));
     record.body = null;
   }
 

@@ -3,6 +3,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { StoreUnavailableError } from '../errors.js';
 import { applySectionPatch } from '../store/state-rules.js';
 import type { SectionPatch, WorkflowStore } from '../store/workflow-store.js';
+import { flat } from './flat.js';
 import { logEntry } from './logs.js';
 import type { HtmlSanitizer } from './sanitizer.js';
 import type { SectionWriter } from './section-writer.js';
@@ -154,7 +155,7 @@ export class GenerationRunner {
 
   private async run(threadId: string, controller: AbortController, leaseWaitMs: number): Promise<ExitReason> {
     const { signal } = controller;
-    const token = uuidv4();
+    const token = flat(uuidv4());
     const acquired = await this.acquire(threadId, token, signal, leaseWaitMs);
     if (acquired !== 'acquired') return acquired;
     // Says which process runs the workflow (operators following a takeover; the multi-process tests).

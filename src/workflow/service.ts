@@ -2,6 +2,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { invalidState, threadNotFound } from '../errors.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
 import { initialSections } from './document-types.js';
+import { flat } from './flat.js';
 import { logEntry } from './logs.js';
 import type { GenerationRunner } from './runner.js';
 import type { CaseFacts, DocumentType, WorkflowHead, WorkflowStatus } from './types.js';
@@ -34,7 +35,7 @@ export class WorkflowService {
   }
 
   async start(request: StartRequest): Promise<{ thread_id: string }> {
-    const thread_id = uuidv4();
+    const thread_id = flat(uuidv4());
     const created_at = new Date(Date.now()).toISOString();
     await this.store.create({
       head: {
