@@ -1,6 +1,6 @@
 import { flat } from '../workflow/flat.js';
 import type { CaseFacts, Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../workflow/types.js';
-import { applySectionPatch, applyTransition, initialHead } from './state-rules.js';
+import { applySectionPatch, applyTransition, copyHead, copySection, initialHead, workflowOf } from './state-rules.js';
 import {
   MAX_LOGS_KEPT,
   type NewWorkflow,
@@ -86,12 +86,10 @@ export class MemoryWorkflowStore implements WorkflowStore {
     if (this.live(head.thread_id)) throw new Error(`workflow ${head.thread_id} already exists`);
     const record: WorkflowRecord = {
       // Copied in (the caller keeps its object); initialHead only shares the reference.
-      head: Object.freeze(
-        Object.assign(initialHead(workflow), { case_facts: head.case_facts ? frozenFacts(head.case_facts) : null }),
-      ),
-      // Object.assign, not spread: see state-rules.ts.
+      head: Object.freeze(withFacts(initialHead(workflow), head.case_facts)),
+      // Object literals, not Object.assign or spread: see state-rules.ts.
       body: freezeBody(
-        sections.map((s) => Object.assign({}, s)).sort((a, b) => a.section_order - b.section_order),
+        sections.map(copySection).sort((a, b) => a.section_order - b.section_order),
         [],
         logs.slice(-MAX_LOGS_KEPT).map((l) => Object.assign({}, l)),
       ),
@@ -113,7 +111,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
     if (!record) return null;
     const limit = options.logLimit ?? MAX_LOGS_KEPT;
     const body = record.body ?? unpack(record.packed ?? '');
-    return Object.assign({}, record.head, {
+    return workflowOf(record.head, {
       sections: body.sections as Section[],
       exhibits: body.exhibitList as Exhibit[],
       logs: limit > 0 ? body.logs.slice(-limit) : [],
@@ -288,7 +286,10 @@ export class MemoryWorkflowStore implements WorkflowStore {
   private commit(record: WorkflowRecord, kind: WorkflowChangeKind): void {
     const now = this.now();
     const updated_at = new Date(now).toISOString();
-    record.head = Object.freeze(Object.assign({}, record.head, { version: record.head.version + 1, updated_at }));
+    const head = copyHead(record.head);
+    head.version = record.head.version + 1;
+    head.updated_at = updated_at;
+    record.head = Object.freeze(head);
     record.expiresAt = now + this.ttlMs;
     this.packIfFinished(record);
     this.emit({ thread_id: record.head.thread_id, version: record.head.version, kind });
@@ -324,14 +325,20 @@ function freezeBody(sections: Section[], exhibits: Exhibit[], logs: LogEntry[]):
 function unpack(packed: string): Body {
   const parsed = JSON.parse(packed) as { sections: Section[]; exhibits: Exhibit[]; logs: LogEntry[] };
   const { sections, exhibits, logs } = parsed;
-  return freezeBody(sections, exhibits, logs);
+  return freezeBody(sections.map(copySection), exhibits, logs);
 }
 
-/** A frozen deep copy: case facts are strings and arrays of strings (see `CaseFacts`). */
-function frozenFacts(facts: CaseFacts): CaseFacts {
-  const copy: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(facts)) {
-    copy[key] = Array.isArray(value) ? Object.freeze([...(value as unknown[])]) : value;
-  }
-  return Object.freeze(copy) as CaseFacts;
+/** The head with a frozen deep copy of the case facts (strings and arrays of strings), as a literal. */
+function withFacts(head: WorkflowHead, facts: CaseFacts | null | undefined): WorkflowHead {
+  const list = (items: string[] | undefined) => (items ? Object.freeze([...items]) : undefined);
+  head.case_facts = facts
+    ? Object.freeze({
+        beneficiary_name: facts.beneficiary_name,
+        field: facts.field,
+        awards: list(facts.awards),
+        memberships: list(facts.memberships),
+        publications: list(facts.publications),
+      } as CaseFacts)
+    : null;
+  return head;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { v4 as uuidv4 } from 'uuid';
 import { StoreUnavailableError } from '../errors.js';
-import { applySectionPatch } from '../store/state-rules.js';
+import { applySectionPatch, workflowOf } from '../store/state-rules.js';
 import type { SectionPatch, WorkflowStore } from '../store/workflow-store.js';
 import { flat } from './flat.js';
 import { logEntry } from './logs.js';
@@ -356,6 +356,8 @@ function advance(wf: Workflow, section: Section, patch: SectionPatch, version: n
   const changed = applySectionPatch(wf, current, patch);
   const sections = wf.sections.slice();
   sections[index] = changed.section;
-  // Object.assign, not spread: see state-rules.ts.
-  return Object.assign({}, changed.head, { version, updated_at: patch.updated_at, sections });
+  const next = workflowOf(changed.head, { sections, exhibits: wf.exhibits, logs: wf.logs });
+  next.version = version;
+  next.updated_at = patch.updated_at;
+  return next;
 }
