@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { BenchContext } from './lib/context.js';
+import { buildChildren } from './lib/rpc.js';
 import { renderMarkdown } from './lib/report.js';
 import { capacityScenario } from './scenarios/capacity.js';
 import { memoryScenario } from './scenarios/memory.js';
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 
   try {
+    process.stderr.write('bench: compiling the service and baselines (tsc) ...\n');
+    await buildChildren();
     for (const step of steps) {
       if (!step.numbers.some(wanted) || (step.store && !stores.includes(step.store))) continue;
       const t0 = Date.now();
