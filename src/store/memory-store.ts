@@ -1,4 +1,4 @@
-import { flat } from '../workflow/flat.js';
+import { flat } from './flat.js';
 import type { CaseFacts, Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../workflow/types.js';
 import { applySectionPatch, applyTransition, copyHead, copySection, initialHead, workflowOf } from './state-rules.js';
 import {

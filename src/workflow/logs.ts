@@ -1,4 +1,4 @@
-import { flat } from './flat.js';
+import { flat } from '../store/flat.js';
 import type { LogEntry, LogLevel } from './types.js';
 
 export const SYSTEM_AGENT = 'DocumentMonitor';

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { WorkflowStore } from '../store/workflow-store.js';
-import { flat } from './flat.js';
+import { flat } from '../store/flat.js';
 import { PREVIEW_LOG_LIMIT, exhibitView, previewLogs, previewScalars, sectionView } from './preview-shape.js';
 import { computeMetadata, type MetadataSettings } from './metadata.js';
 import type { LogEntry, Section, Workflow, WorkflowHead } from './types.js';

@@ -3,7 +3,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { StoreUnavailableError } from '../errors.js';
 import { applySectionPatch, workflowOf } from '../store/state-rules.js';
 import type { SectionPatch, WorkflowStore } from '../store/workflow-store.js';
-import { flat } from './flat.js';
+import { flat } from '../store/flat.js';
 import { logEntry } from './logs.js';
 import type { HtmlSanitizer } from './sanitizer.js';
 import type { SectionWriter } from './section-writer.js';

@@ -2,7 +2,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { invalidState, threadNotFound } from '../errors.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
 import { initialSections } from './document-types.js';
-import { flat } from './flat.js';
+import { flat } from '../store/flat.js';
 import { logEntry } from './logs.js';
 import type { GenerationRunner } from './runner.js';
 import type { CaseFacts, DocumentType, WorkflowHead, WorkflowStatus } from './types.js';
