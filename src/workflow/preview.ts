@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache';
 import type { WorkflowStore } from '../store/workflow-store.js';
-import { flat } from '../store/flat.js';
 import { PREVIEW_LOG_LIMIT, exhibitView, previewLogs, previewScalars, sectionView } from './preview-shape.js';
 import { computeMetadata, type MetadataSettings } from './metadata.js';
 import type { LogEntry, Section, Workflow, WorkflowHead } from './types.js';
@@ -125,8 +124,6 @@ export class PreviewService {
     }
     this.pieces?.delete(threadId);
     const parts = serializeParts(workflow);
-    parts.prefix = flat(parts.prefix);
-    parts.suffix = flat(parts.suffix);
     this.cache.set(threadId, parts);
     return notModified ? { etag: described.etag, body: null } : this.assemble(parts, described);
   }
@@ -157,11 +154,6 @@ export class PreviewService {
 /**
  * The preview's JSON around `metadata`, exactly `JSON.stringify` of `previewHeadView` and `previewLogs`
  * (a test holds the two equal), assembled from per-section and per-log-line pieces.
- *
- * Pieces are flattened (`flat`), and so are parts when they are cached: JSON.stringify returns a text of more
- * than a few dozen characters as a tree of the parts it was built in, and a template literal is a tree of its
- * pieces. Kept as trees, cached pieces and parts were 8 % of the live objects in the capacity run (10,000
- * generating, heap snapshot), and every poll walked the trees again to copy them into its body.
  */
 export function serializeParts(wf: Workflow, pieces: Pieces = freshPieces(wf)): CachedParts {
   const scalars = JSON.stringify(previewScalars(wf));
@@ -174,12 +166,11 @@ export function serializeParts(wf: Workflow, pieces: Pieces = freshPieces(wf)): 
   };
 }
 
-const sectionJson = (s: Section) => flat(JSON.stringify(sectionView(s)));
-const logJson = (l: LogEntry) => flat(JSON.stringify(l));
+const sectionJson = (s: Section) => JSON.stringify(sectionView(s));
 
 function freshPieces(wf: Workflow): Pieces {
   const logs = previewLogs(wf);
-  return { sections: wf.sections, sectionJson: wf.sections.map(sectionJson), logs, logJson: logs.map(logJson) };
+  return { sections: wf.sections, sectionJson: wf.sections.map(sectionJson), logs, logJson: logs.map((l) => JSON.stringify(l)) };
 }
 
 /** Pieces for `wf`, reusing the JSON of every section and log line that is the same object as before. */
@@ -193,7 +184,7 @@ export function reusePieces(wf: Workflow, before: Pieces | undefined): Pieces {
     sections,
     sectionJson: sections.map((s, i) => (before.sections[i] === s ? before.sectionJson[i]! : sectionJson(s))),
     logs,
-    logJson: logs.map((l, i) => (shift >= 0 && before.logs[shift + i] === l ? before.logJson[shift + i]! : logJson(l))),
+    logJson: logs.map((l, i) => (shift >= 0 && before.logs[shift + i] === l ? before.logJson[shift + i]! : JSON.stringify(l))),
   };
 }
 

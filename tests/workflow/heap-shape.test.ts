@@ -20,12 +20,11 @@ describe('the heap objects a generating workflow keeps', () => {
   }, 90_000);
 
   // V8 keeps a concatenation as a tree of cons strings until it is read: a UUID is 14 heap objects, a log line
-  // 2–4, a JSON.stringify text of more than a few dozen characters the parts it was built in. Ids, lease tokens,
-  // log lines and the preview's kept pieces are flattened when made (src/store/flat.ts): about 33 cons
-  // strings per workflow without the first three, 20.6 without the pieces, 2.5 with all (a flattened string
-  // promoted before the young-generation collector saw it keeps one empty cons in front of its flat copy).
-  // Fails if a call is dropped or if V8 stops flattening on a character read.
-  it('holds its id, lease token, log lines and preview pieces as flat strings', () => {
+  // 2–4. Ids, lease tokens and log lines are flattened when made (src/store/flat.ts): about 33 cons strings
+  // per workflow without, 1.7–1.9 with (a flattened string promoted before the young-generation collector saw
+  // it keeps one empty cons in front of its flat copy). Fails if a call is dropped or if V8 stops flattening
+  // on a character read.
+  it('holds its id, lease token and log lines as flat strings', () => {
     expect(result.consPerWorkflow).toBeLessThan(4);
   });
 
