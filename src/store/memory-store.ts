@@ -328,7 +328,10 @@ function unpack(packed: string): Body {
   return freezeBody(sections.map(copySection), exhibits, logs);
 }
 
-/** The head with a frozen deep copy of the case facts (strings and arrays of strings), as a literal. */
+/**
+ * The head with a frozen deep copy of the case facts (strings and arrays of strings), as a literal; `satisfies`
+ * makes a field added to `CaseFacts` a compile error here rather than one the store silently drops.
+ */
 function withFacts(head: WorkflowHead, facts: CaseFacts | null | undefined): WorkflowHead {
   const list = (items: string[] | undefined) => (items ? Object.freeze([...items]) : undefined);
   head.case_facts = facts
@@ -338,7 +341,7 @@ function withFacts(head: WorkflowHead, facts: CaseFacts | null | undefined): Wor
         awards: list(facts.awards),
         memberships: list(facts.memberships),
         publications: list(facts.publications),
-      } as CaseFacts)
+      } satisfies Record<keyof CaseFacts, unknown>) as CaseFacts
     : null;
   return head;
 }

@@ -34,8 +34,10 @@ export function workflowOf(h: WorkflowHead, parts: Pick<Workflow, 'sections' | '
 }
 
 /**
- * A copy of a section. The optional fields are always keys, `undefined` when unset: JSON leaves them out, and
- * one shape for every section keeps them all in the object itself.
+ * A copy of a section: every field of `Section`, internal ones included (the preview's public shape is
+ * `sectionView` in preview-shape.ts). The optional fields are always keys, `undefined` when unset: JSON leaves
+ * them out, and one shape for every section keeps them all in the object itself. `satisfies` makes a field
+ * added to `Section` a compile error here rather than a field the store silently drops.
  */
 export function copySection(s: Section): Section {
   return {
@@ -48,7 +50,7 @@ export function copySection(s: Section): Section {
     tokens_used: s.tokens_used,
     error_message: s.error_message,
     duration_ms: s.duration_ms,
-  };
+  } satisfies Record<keyof Section, unknown>;
 }
 
 /** The head a new workflow starts with: version 0, no progress, timing running when it starts generating. */
