@@ -16,7 +16,13 @@ const BUILD = new URL('../.tmp/build/bench/lib/', import.meta.url);
 export async function buildChildren(): Promise<void> {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const project = fileURLToPath(new URL('../tsconfig.children.json', import.meta.url));
-  await promisify(execFile)(process.execPath, [tsc, '-p', project], { timeout: 120_000 });
+  try {
+    await promisify(execFile)(process.execPath, [tsc, '-p', project], { timeout: 120_000 });
+  } catch (err) {
+    // tsc reports type errors on stdout; without them the bench would only say "Command failed".
+    const output = (err as { stdout?: string }).stdout?.trim();
+    throw new Error(`compiling the bench children failed${output ? `:\n${output}` : `: ${String(err)}`}`);
+  }
 }
 
 /** A command sent over the IPC channel, and its answer. */
