@@ -34,6 +34,8 @@ interface HeldLease {
   token: string;
   /** When it was last extended, by a section write or a renewal call. */
   extendedAt: number;
+  /** How long after `extendedAt` the renewer extends it: drawn anew at each renewal (see `renewLeases`). */
+  renewAfter: number;
   /** A renewal found it taken: the loop's controller is aborted and nothing more is written. */
   lost: boolean;
 }
@@ -57,8 +59,10 @@ export class GenerationRunner {
   private readonly loops = new Map<string, Loop>();
   private readonly store: WorkflowStore;
   private readonly log: Logger;
-  /** A lease not extended for this long gets a renewal call. */
+  /** A lease not extended for this long may get a renewal call; one not extended for 1.5 times it gets one. */
   private readonly renewEvery: number;
+  /** How often the renewer looks. */
+  private readonly renewTick: number;
   /** One timer renews the leases of every loop here that needs it; runs while there are loops. */
   private renewer: NodeJS.Timeout | null = null;
   private recoveryTimer: NodeJS.Timeout | null = null;
@@ -69,6 +73,7 @@ export class GenerationRunner {
     this.store = options.store;
     this.log = options.logger.child({ component: 'runner' });
     this.renewEvery = Math.max(100, Math.floor(options.leaseTtlMs / 3));
+    this.renewTick = Math.min(100, Math.floor(this.renewEvery / 4));
   }
 
   /** Number of loops running in this process. */
@@ -100,7 +105,7 @@ export class GenerationRunner {
         if (reason === 'not-generating') this.recheck(threadId);
       });
     this.loops.set(threadId, loop);
-    this.renewer ??= setInterval(() => this.renewLeases(), this.renewEvery / 2).unref();
+    this.renewer ??= setInterval(() => this.renewLeases(), this.renewTick).unref();
   }
 
   /** Aborts this process's loop for the workflow (deletion) and waits for it to end. */
@@ -154,15 +159,19 @@ export class GenerationRunner {
   }
 
   /**
-   * Renews each held lease not extended for `renewEvery`. It looks twice per `renewEvery`, so a lease is
-   * extended at the latest half-way through it. A renewal that finds the lease taken aborts that loop.
+   * Renews each held lease not extended for its `renewAfter`: a time drawn between `renewEvery` and 1.5 times
+   * it less one tick, looked for every `renewTick`, so a lease is extended at the latest half-way through it. The spread is what matters: loops that started
+   * together (a restart, a takeover, a burst of starts) and whose writers are slow would otherwise all be due
+   * in the same tick — 10,000 store calls in one turn of the event loop, with Redis a stall of the polls
+   * (bench scenario 4, polls alone). A renewal that finds the lease taken aborts that loop.
    */
   private renewLeases(): void {
     const now = Date.now();
     for (const [threadId, loop] of this.loops) {
       const lease = loop.lease;
-      if (!lease || lease.lost || now - lease.extendedAt < this.renewEvery) continue;
+      if (!lease || lease.lost || now - lease.extendedAt < lease.renewAfter) continue;
       lease.extendedAt = now;
+      lease.renewAfter = this.renewAfter();
       this.store
         .renewLease(threadId, lease.token, this.options.leaseTtlMs)
         .then((held) => {
@@ -175,6 +184,10 @@ export class GenerationRunner {
           this.log.warn({ err, threadId }, 'lease renewal failed; retrying');
         });
     }
+  }
+
+  private renewAfter(): number {
+    return this.renewEvery + Math.random() * (this.renewEvery / 2 - this.renewTick);
   }
 
   private stopRenewer(): void {
@@ -206,7 +219,7 @@ export class GenerationRunner {
     // AbortSignal costs hidden classes of its own on Node 20, and AbortSignal.any adds weak references on top:
     // bench scenario 4.) One timer for all loops, not one per loop: 10,000 loops kept 10,000 intervals, each
     // with its closure, context and timer object on the heap.
-    const lease: HeldLease = { token, extendedAt: Date.now(), lost: false };
+    const lease: HeldLease = { token, extendedAt: Date.now(), renewAfter: this.renewAfter(), lost: false };
     loop.lease = lease;
 
     try {

@@ -295,6 +295,36 @@ describe('the lease', () => {
     await waitFor(() => writer.pending.length === 1);
     expect(writer.calls).toEqual(['intro', 'background']);
   });
+
+  it('of loops that started together is renewed spread out, not all in one turn of the event loop', async () => {
+    // 200 loops whose writers never finish, started at once (a restart, a takeover, a burst of starts). Each
+    // renewal is due 1.0–1.5 s after the last; all in one tick, they would be one burst of 200 store calls
+    // (with Redis at 10,000 loops, a stall of everything else on the thread).
+    const writer = new GatedWriter();
+    t = await makeTestApp({ overrides: { writer }, env: { LEASE_TTL_MS: '3000' } });
+    const ids = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => t.deps.service.start({ case_id: `burst-${i}`, user_id: 'u', document_type: 'petition' }).then((r) => r.thread_id)),
+    );
+    await waitFor(() => writer.pending.length === 200);
+    const calls: number[] = [];
+    const renewed = new Set<string>();
+    const renew = t.deps.store.renewLease.bind(t.deps.store);
+    vi.spyOn(t.deps.store, 'renewLease').mockImplementation((id, ...rest) => {
+      calls.push(performance.now());
+      renewed.add(id);
+      return renew(id, ...rest);
+    });
+    await new Promise((r) => setTimeout(r, 2600)); // every lease renewed at least once, some twice
+    expect(renewed.size).toBe(200);
+    // Calls less than 5 ms apart count as one burst: a tick makes its calls back to back.
+    const bursts: number[] = [];
+    calls.forEach((at, i) => (i > 0 && at - calls[i - 1]! < 5 ? bursts[bursts.length - 1]!++ : bursts.push(1)));
+    expect(Math.max(...bursts)).toBeLessThanOrEqual(100);
+    expect(bursts.length).toBeGreaterThanOrEqual(4);
+    // And none was lost on the way.
+    for (const id of ids) expect(await t.deps.store.acquireLease(id, 'someone-else', 3000)).toBe(false);
+    expect(ids.every((id) => t.deps.runner.isRunning(id))).toBe(true);
+  });
 });
 
 describe('a lost lease', () => {
