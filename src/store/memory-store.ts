@@ -184,11 +184,13 @@ export class MemoryWorkflowStore implements WorkflowStore {
     return [...this.records.entries()].filter(([, r]) => r.expiresAt > now).map(([id]) => id);
   }
 
-  async listGenerating({ skip }: { skip?: (threadId: string) => boolean } = {}): Promise<string[]> {
+  async listGenerating({ skip, unleased = false }: { skip?: (threadId: string) => boolean; unleased?: boolean } = {}): Promise<string[]> {
     const now = this.now();
     const ids: string[] = [];
     for (const [id, r] of this.records) {
-      if (r.head.status === 'generating' && r.expiresAt > now && !skip?.(id)) ids.push(id);
+      if (r.head.status !== 'generating' || r.expiresAt <= now || skip?.(id)) continue;
+      if (unleased && r.lease && r.lease.expiresAt > now) continue;
+      ids.push(id);
     }
     return ids;
   }

@@ -132,13 +132,15 @@ export class GenerationRunner {
     this.recoveryTimer.unref();
   }
 
+  /**
+   * One sweep: a loop for each generating workflow that no live lease holds. The loop itself reads the status
+   * and takes the lease, so a workflow that stopped or was taken since it was listed costs one read.
+   */
   async recover(): Promise<void> {
-    const ids = await this.store.listGenerating({ skip: (id) => this.loops.has(id) });
+    const ids = await this.store.listGenerating({ skip: (id) => this.loops.has(id), unleased: true });
     for (const id of ids) {
       if (this.closing) return;
-      if (this.loops.has(id)) continue;
-      const head = await this.store.getHead(id);
-      if (head?.status === 'generating') this.ensureRunning(id, { waitForLease: false });
+      this.ensureRunning(id, { waitForLease: false });
     }
   }
 

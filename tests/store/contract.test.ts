@@ -581,6 +581,25 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
       expect(await store.listGenerating()).toEqual(expect.arrayContaining([mine, other]));
     });
 
+    it('with unleased, leaves out what a live lease holds, and lists it again once the lease is gone', async () => {
+      const held = await created();
+      const free = await created();
+      const expiring = await created();
+      expect(await store.acquireLease(held, 'elsewhere', 60_000)).toBe(true);
+      expect(await store.acquireLease(expiring, 'elsewhere', 1000)).toBe(true);
+      let listed = await store.listGenerating({ unleased: true });
+      expect(listed).toContain(free);
+      expect(listed).not.toContain(held);
+      expect(listed).not.toContain(expiring);
+      // Without the option a held lease changes nothing.
+      expect(await store.listGenerating()).toEqual(expect.arrayContaining([held, free, expiring]));
+
+      await store.releaseLease(held, 'elsewhere');
+      await sut.advance(1200);
+      listed = await store.listGenerating({ unleased: true });
+      expect(listed).toEqual(expect.arrayContaining([held, free, expiring]));
+    });
+
     it('leaves out a generating workflow once it has expired', async () => {
       const short = await harness.make({ ttlSeconds: 1 });
       const wf = newWorkflow();

@@ -214,6 +214,27 @@ describe('recovery', () => {
     reads.mockRestore();
   });
 
+  it('leaves alone, unread, a workflow whose loop runs in another process, and takes it over once its lease is gone', async () => {
+    const writer = new GatedWriter();
+    t = await makeTestApp({ overrides: { writer } });
+    // Stopped here, and its lease taken by "another process": the sweep must start nothing for it.
+    const id = (await t.deps.service.start({ case_id: 'elsewhere', user_id: 'u', document_type: 'petition' })).thread_id;
+    await waitFor(() => writer.pending.length === 1);
+    await t.deps.runner.stop(id);
+    expect(await t.deps.store.acquireLease(id, 'another-process', 60_000)).toBe(true);
+    const reads = vi.spyOn(t.deps.store, 'getHead');
+    const acquires = vi.spyOn(t.deps.store, 'acquireLease');
+    await t.deps.runner.recover();
+    expect(t.deps.runner.isRunning(id)).toBe(false);
+    expect(reads).not.toHaveBeenCalled();
+    expect(acquires).not.toHaveBeenCalled();
+
+    await t.deps.store.releaseLease(id, 'another-process');
+    await t.deps.runner.recover();
+    await waitFor(() => writer.pending.length === 1 && writer.calls.length === 2);
+    expect(t.deps.runner.isRunning(id)).toBe(true);
+  });
+
   it("skips its own running loops without reading them", async () => {
     const writer = new GatedWriter();
     const id = await startWith(writer);
