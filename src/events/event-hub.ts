@@ -136,12 +136,25 @@ export class EventHub {
     }
     // Late or duplicate notifications (another process, a read that already saw this version) change nothing.
     if (channel.last && change.version <= channel.last.version) return;
+    this.queueRefresh(channel);
+  }
+
+  /** One refresh waits in a channel's queue at most: it reads whatever is current when it runs. */
+  private queueRefresh(channel: Channel): void {
     if (channel.refreshQueued) return;
     channel.refreshQueued = true;
     this.enqueue(channel, async () => {
       channel.refreshQueued = false;
       if (await this.refresh(channel)) this.finishIfDone(channel);
     });
+  }
+
+  /**
+   * The store's subscription is (again) in place: a channel that read its workflow before then may have missed
+   * a change, so each one that has read reads again (one that has not yet will, when its first client joins).
+   */
+  private resync(): void {
+    for (const channel of this.channels.values()) if (!channel.closed && channel.last) this.queueRefresh(channel);
   }
 
   /** Reads the workflow and brings every client of the channel to it; false when it is gone (stream ended). */
@@ -230,7 +243,10 @@ export class EventHub {
   }
 
   private startBackground(): void {
-    this.unsubscribe ??= this.options.store.subscribe((change) => this.onChange(change));
+    this.unsubscribe ??= this.options.store.subscribe(
+      (change) => this.onChange(change),
+      () => this.resync(),
+    );
     if (!this.heartbeat) {
       this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
       this.heartbeat.unref();

@@ -230,8 +230,9 @@ export class MemoryWorkflowStore implements WorkflowStore {
     return () => this.releaseListeners.delete(listener);
   }
 
-  subscribe(listener: (change: WorkflowChange) => void): () => void {
+  subscribe(listener: (change: WorkflowChange) => void, onReady?: () => void): () => void {
     this.listeners.add(listener);
+    onReady?.();
     return () => this.listeners.delete(listener);
   }
 

@@ -136,8 +136,13 @@ export interface WorkflowStore {
    */
   onLeaseReleased(listener: (threadId: string) => void): () => void;
 
-  /** Listens to changes of every workflow; returns the function that stops listening. */
-  subscribe(listener: (change: WorkflowChange) => void): () => void;
+  /**
+   * Listens to changes of every workflow; returns the function that stops listening. `onReady` is called once
+   * every change made from then on will be delivered — at once for a single-process store, once Redis has
+   * confirmed the subscription (and again after each re-subscription following a lost connection) for a
+   * shared one. Whatever was read before it may have missed a change: read again then.
+   */
+  subscribe(listener: (change: WorkflowChange) => void, onReady?: () => void): () => void;
 
   /** Resolves when the store answers; throws `StoreUnavailableError` otherwise. */
   ping(): Promise<void>;

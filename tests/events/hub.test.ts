@@ -130,6 +130,33 @@ describe('EventHub', () => {
     await waitFor(() => sink.text.includes('line 29'));
     for (let i = 0; i < 30; i++) expect(sink.text.split(`"line ${i}"`).length - 1).toBe(1);
   });
+
+  it('reads again once the store says its subscription is in place: a change made before then is not lost', async () => {
+    // As Redis does: changes published before the subscription is confirmed (or while it reconnects) are not
+    // delivered, and the store calls onReady once they will be.
+    const id = await setup();
+    let confirm: () => void = () => {};
+    const subscribe = store.subscribe.bind(store);
+    store.subscribe = (listener, onReady) => {
+      let stop = () => {};
+      confirm = () => {
+        stop = subscribe(listener);
+        onReady?.();
+      };
+      return () => stop();
+    };
+    const sink = new FakeSink();
+    hub.attach(id, sink);
+    await waitFor(() => sink.text.includes('event: snapshot'));
+    await store.appendLog(id, logEntry('info', 'written before the subscription was in place'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sink.text).not.toContain('written before the subscription');
+    confirm();
+    await waitFor(() => sink.text.includes('written before the subscription was in place'));
+    // And changes after it arrive as usual.
+    await store.appendLog(id, logEntry('info', 'written after'));
+    await waitFor(() => sink.text.includes('written after'));
+  });
 });
 
 const log = (message: string, timestamp = '2026-01-01T00:00:00.000Z'): LogEntry => ({ timestamp, level: 'info', message, agent: 'a' });

@@ -180,6 +180,42 @@ describe.skipIf(!redisAvailable)('Redis store: keys, TTL and the active index', 
     expect(seen.filter((c) => c.thread_id === wf.head.thread_id).map((c) => c.kind)).toEqual(['created', 'status']);
   });
 
+  it('subscribes the change channel only while someone listens, says when it is in place, and again after a lost connection', async () => {
+    const other = await connect();
+    const channel = `${redis.prefix}changes`;
+    const subscribers = async () => ((await redis.client.pubsub('NUMSUB', channel)) as [string, number])[1];
+    const baseline = await subscribers(); // other stores of this file that listen
+    // A process that only takes over released leases (every server runs that) receives no changes.
+    other.onLeaseReleased(() => {});
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await subscribers()).toBe(baseline);
+
+    let ready = 0;
+    const seen: WorkflowChange[] = [];
+    const stop = other.subscribe((c) => seen.push(c), () => ready++);
+    await waitFor(() => ready === 1, { timeoutMs: 5000 });
+    expect(await subscribers()).toBe(baseline + 1); // in place when onReady runs
+    const wf = newWorkflow();
+    await store.create(wf);
+    await waitFor(() => seen.some((c) => c.thread_id === wf.head.thread_id), { timeoutMs: 5000 });
+
+    // The subscriber connection dropped: once it is back and subscribed again, onReady runs again. (The
+    // connections are named after the prefix, which is this file's own.)
+    const clients = (await redis.client.client('LIST', 'TYPE', 'pubsub')) as string;
+    const ids = clients
+      .split('\n')
+      .filter((line) => line.includes(` name=${redis.prefix}subscriber `))
+      .map((line) => /id=(\d+)/.exec(line)?.[1]);
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) await redis.client.client('KILL', 'ID', id!);
+    await waitFor(() => ready === 2, { timeoutMs: 5000 });
+    expect(await subscribers()).toBeGreaterThanOrEqual(baseline + 1);
+
+    stop();
+    await waitFor(async () => (await subscribers()) === baseline, { timeoutMs: 5000 });
+    expect(ready).toBe(2);
+  });
+
   it('is written without the KEYS command anywhere in the source', () => {
     const root = fileURLToPath(new URL('../../src', import.meta.url));
     const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));

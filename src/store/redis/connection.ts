@@ -7,7 +7,13 @@ export type RedisClient = Redis | Cluster;
 export interface ConnectionSettings {
   url: string;
   commandTimeoutMs: number;
+  /** Names the connections `<prefix>commands` / `<prefix>subscriber` (CLIENT LIST shows whose they are). */
+  keyPrefix?: string;
 }
+
+/** CLIENT SETNAME refuses spaces and other special characters, and a refused name fails the connection. */
+const connectionName = (settings: ConnectionSettings, role: string) =>
+  settings.keyPrefix ? `${settings.keyPrefix}${role}`.replace(/[^\w:.-]/g, '_') : undefined;
 
 /** Reconnect forever, backing off to at most 2 s between attempts. */
 const backoff = (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000);
@@ -46,7 +52,10 @@ function subscriberOptions(settings: ConnectionSettings): RedisOptions {
 }
 
 export function openClient(settings: ConnectionSettings, role: 'commands' | 'subscriber', cluster: boolean): RedisClient {
-  const options = role === 'commands' ? commandOptions(settings) : subscriberOptions(settings);
+  const options = {
+    ...(role === 'commands' ? commandOptions(settings) : subscriberOptions(settings)),
+    connectionName: connectionName(settings, role),
+  };
   if (!cluster) return new Redis(settings.url, options);
   const url = new URL(settings.url);
   const { retryStrategy, enableOfflineQueue, enableAutoPipelining, ...perNode } = options;
