@@ -238,26 +238,22 @@ export class RedisWorkflowStore implements WorkflowStore {
   /**
    * The index holds every generating workflow and perhaps some that stopped (a completion, pause or
    * expiry never touches it: scripts stay within the workflow's own Cluster slot). Each listed id's status
-   * is read (one round trip, commands pipelined, with the lease's existence when `unleased`); those not
-   * generating are dropped from the index. So the cost follows the generating workflows, and the index cleans
+   * is read (one round trip, commands pipelined; with `unleased`, only of the ids whose lease key is gone,
+   * found in a round trip before); those not generating are dropped from the index. So the cost follows the generating workflows, and the index cleans
    * itself. Skipped ids are neither read nor
    * cleaned (a later sweep that does not skip them does that).
    */
   async listGenerating({ skip, unleased = false }: { skip?: (threadId: string) => boolean; unleased?: boolean } = {}): Promise<string[]> {
     const all = await guarded(() => this.redis.smembers(this.keys.generating));
     const ids = skip ? all.filter((id) => !skip(id)) : all;
-    const [statuses, leased] = await guarded(() =>
-      Promise.all([
-        Promise.all(ids.map((id) => this.redis.hget(this.keys.of(id).meta, 'status'))),
-        unleased ? Promise.all(ids.map((id) => this.redis.exists(this.keys.of(id).lease))) : null,
-      ]),
-    );
+    // A held lease means a live loop: such an id needs neither its status read nor index cleaning (its loop
+    // releases the lease when it stops, and a later sweep cleans it then).
+    const leased = unleased ? await guarded(() => Promise.all(ids.map((id) => this.redis.exists(this.keys.of(id).lease)))) : null;
+    const candidates = leased ? ids.filter((_, i) => !leased[i]) : ids;
+    const statuses = await guarded(() => Promise.all(candidates.map((id) => this.redis.hget(this.keys.of(id).meta, 'status'))));
     const generating: string[] = [];
     const stale: string[] = [];
-    ids.forEach((id, i) => {
-      if (statuses[i] !== 'generating') stale.push(id);
-      else if (!leased?.[i]) generating.push(id);
-    });
+    candidates.forEach((id, i) => (statuses[i] === 'generating' ? generating : stale).push(id));
     if (stale.length) await guarded(() => this.redis.srem(this.keys.generating, ...stale));
     return generating;
   }
