@@ -28,31 +28,45 @@ export function instrumentStore(store: WorkflowStore, metrics: Metrics): Workflo
     }
   };
 
+  // One wrapper per method, made on first use: a wrapper made on every access cost each store call a
+  // closure, a rest array and two more closures for the result (bench scenario 4: 0.8 KB of the 12.4 KB a
+  // section write allocated, for store calls made on every poll and every write).
+  // Keyed by the method itself too, so a method replaced on the store (a test's spy) is wrapped afresh.
+  const wrappers = new Map<PropertyKey, { fn: unknown; wrapper: (...args: unknown[]) => unknown }>();
+  const wrap = (method: string, fn: (...a: unknown[]) => unknown) => {
+    const failed = (err: unknown) => {
+      metrics.storeErrors.inc({ operation: method });
+      throw err;
+    };
+    const observed = OBSERVED.has(method);
+    return (...args: unknown[]) => {
+      const out = fn.apply(store, args);
+      if (!(out instanceof Promise)) return out;
+      if (!observed) return out.then(undefined, failed);
+      return out.then((result: unknown) => {
+        try {
+          observe(method, args, result);
+        } catch {
+          // Metrics never break the operation they observe.
+        }
+        return result;
+      }, failed);
+    };
+  };
+
   return new Proxy(store, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function' || prop === 'subscribe' || prop === 'constructor') {
-        return typeof value === 'function' ? value.bind(target) : value;
-      }
-      const method = String(prop);
-      return (...args: unknown[]) => {
-        const out: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (!(out instanceof Promise)) return out;
-        return out.then(
-          (result: unknown) => {
-            try {
-              observe(method, args, result);
-            } catch {
-              // Metrics never break the operation they observe.
-            }
-            return result;
-          },
-          (err: unknown) => {
-            metrics.storeErrors.inc({ operation: method });
-            throw err;
-          },
-        );
-      };
+      if (typeof value !== 'function' || prop === 'constructor') return value;
+      const known = wrappers.get(prop);
+      if (known?.fn === value) return known.wrapper;
+      const fn = value as (...a: unknown[]) => unknown;
+      const wrapper = prop === 'subscribe' || prop === 'onLeaseReleased' ? fn.bind(target) : wrap(String(prop), fn);
+      wrappers.set(prop, { fn: value, wrapper });
+      return wrapper;
     },
   });
 }
+
+/** The methods whose results feed metrics beyond the error count. */
+const OBSERVED = new Set(['updateSection', 'transition', 'putExhibit']);
