@@ -201,13 +201,13 @@ describe.skipIf(!redisAvailable)('Redis store: keys, TTL and the active index', 
 
     // The subscriber connection dropped: once it is back and subscribed again, onReady runs again. (The
     // connections are named after the prefix, which is this file's own.)
-    const clients = (await redis.client.client('LIST', 'TYPE', 'pubsub')) as string;
+    const clients = (await redis.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
     const ids = clients
       .split('\n')
       .filter((line) => line.includes(` name=${redis.prefix}subscriber `))
       .map((line) => /id=(\d+)/.exec(line)?.[1]);
     expect(ids.length).toBeGreaterThan(0);
-    for (const id of ids) await redis.client.client('KILL', 'ID', id!);
+    for (const id of ids) await redis.client.call('CLIENT', 'KILL', 'ID', id!);
     await waitFor(() => ready === 2, { timeoutMs: 5000 });
     expect(await subscribers()).toBeGreaterThanOrEqual(baseline + 1);
 
