@@ -1,5 +1,5 @@
 import { sectionDefinition } from './document-types.js';
-import { html } from './html.js';
+import { html, textLength } from './html.js';
 import type { SectionWriteInput, SectionWriteResult, SectionWriter } from './section-writer.js';
 import { estimateTokens } from './section-writer.js';
 import { sleep } from './sleep.js';
@@ -103,6 +103,6 @@ export class DefaultSectionWriter implements SectionWriter {
     const compose = COMPOSERS[section.section_id] ?? (() => [html`<p>${section.section_name}</p>`]);
     const body = compose(ctx).filter(Boolean).join('\n');
     const content_html = `${html`<h2>${section.section_name}</h2>`}\n${body}`;
-    return { content_html, tokens_used: estimateTokens(content_html.replace(/<[^>]+>/g, '')) };
+    return { content_html, tokens_used: estimateTokens(textLength(content_html)) };
   }
 }

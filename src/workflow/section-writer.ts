@@ -23,7 +23,10 @@ export interface SectionWriter {
   write(input: SectionWriteInput): Promise<SectionWriteResult>;
 }
 
-/** Rough size of a text in model tokens (about four characters per token of English prose). */
-export function estimateTokens(text: string): number {
-  return Math.max(1, Math.ceil(text.length / 4));
+/**
+ * Rough size of a text in model tokens (about four characters per token of English prose); a number is taken
+ * as the text's length.
+ */
+export function estimateTokens(text: string | number): number {
+  return Math.max(1, Math.ceil((typeof text === 'number' ? text : text.length) / 4));
 }

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import sanitizeHtml from 'sanitize-html';
-import { SANITIZE_OPTIONS, isCleanSectionHtml, sanitizeSectionHtml } from '../../src/workflow/html.js';
+import { ALLOWED_TAGS, SANITIZE_OPTIONS, isCleanSectionHtml, sanitizeSectionHtml, textLength } from '../../src/workflow/html.js';
 import { DefaultSectionWriter } from '../../src/workflow/default-writer.js';
 import { initialSections } from '../../src/workflow/document-types.js';
 import { WorkerSanitizer } from '../../src/workflow/sanitizer.js';
@@ -81,11 +81,56 @@ describe('HTML that is clean already', () => {
     '<p>x</p><svg><script>alert(1)</script></svg>',
     '<p>x</p\n>',
     '<p>x</p><style>p{}</style>',
+    '<>',
+    '</>',
+    '< p>x</p>',
+    '<p',
+    'x>',
+    '<p>>x</p>',
+    '<p><</p>',
+    '<ul><li>x</ul></li>',
   ];
 
   it('is recognised: allowed tags without attributes, properly closed, no other brackets', () => {
     for (const html of CLEAN) expect(isCleanSectionHtml(html), html).toBe(true);
     for (const html of NOT_CLEAN) expect(isCleanSectionHtml(html), html).toBe(false);
+  });
+
+  it('agrees with a regular-expression reading of the same rules on 20,000 random mixes of tags and text', () => {
+    // The rules as a regular expression (how an earlier version scanned; it allocated a match per tag).
+    const reference = (html: string) => {
+      const open: string[] = [];
+      const markup = /<(\/?)([a-z][a-z0-9]*)>|[<>]/g;
+      for (let m = markup.exec(html); m; m = markup.exec(html)) {
+        const [, closing, name] = m;
+        if (!name || !ALLOWED_TAGS.includes(name)) return false;
+        if (name === 'br') {
+          if (closing) return false;
+        } else if (!closing) open.push(name);
+        else if (open.pop() !== name) return false;
+      }
+      return open.length === 0;
+    };
+    const pieces = ['<p>', '</p>', '<li>', '</li>', '<ul>', '</ul>', '<br>', '</br>', '<a>', '<P>', '<h2>', '</h2>', '<', '>', '/', 'p', 'x', ' ', '&amp;', '<p ', '<!--', '-->'];
+    let state = 42;
+    const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    let clean = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const html = Array.from({ length: 1 + Math.floor(random() * 8) }, () => pieces[Math.floor(random() * pieces.length)]).join('');
+      expect(isCleanSectionHtml(html), html).toBe(reference(html));
+      if (reference(html)) clean++;
+    }
+    expect(clean).toBeGreaterThan(500); // both answers occur often enough to mean something
+  });
+
+  it('counts the characters outside tags as removing the tags would', () => {
+    const pieces = ['<p>', '</p>', '<', '>', '<>', 'x', 'text ', '<a b="c">', '<<p>', '&amp;'];
+    let state = 7;
+    const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 20_000; i++) {
+      const html = Array.from({ length: Math.floor(random() * 9) }, () => pieces[Math.floor(random() * pieces.length)]).join('');
+      expect(textLength(html), html).toBe(html.replace(/<[^>]+>/g, '').length);
+    }
   });
 
   it('would come out of sanitize-html the same, but for how entities are spelled', () => {
