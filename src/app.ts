@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { AppDeps } from './app-deps.js';
 import { authenticate, requireOwnThread } from './http/middleware/auth.js';
+import { chain } from './http/middleware/chain.js';
 import { errorHandler, notFoundHandler } from './http/middleware/errors.js';
 import { requestMetrics } from './http/middleware/metrics.js';
 import { requestLogging } from './http/middleware/request-log.js';
@@ -23,19 +24,19 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('trust proxy', deps.config.trustProxy);
 
-  app.use(requestLogging(deps.logger, app.request));
-
-  app.use(requestMetrics(deps.metrics));
-  app.use(securityHeaders(deps.config));
-  const cors = corsPolicy(deps.config);
-  if (cors) app.use(cors);
-  // Order matters: who the user is, then their rate budget, then (a store read) whether the thread is theirs.
-  // Mounted at the root and checking for /api themselves: a path mount would rewrite req.url for every
-  // request, and Express would parse it again (bench scenario 1).
-  const auth = authenticate(deps.config);
-  if (auth) app.use(auth);
-  const limits = rateLimits(deps.config, deps.guards, deps.metrics, deps.logger);
-  if (limits) app.use(limits);
+  // What every request goes through, in this order, as one router layer (see chain.ts). Order matters: the
+  // request id and log, metrics, headers, CORS, then who the user is, then their rate budget, then (below, a
+  // store read) whether the thread is theirs. Mounted at the root and checking for /api themselves: a path
+  // mount would rewrite req.url for every request, and Express would parse it again (bench scenario 1).
+  const everyRequest = [
+    requestLogging(deps.logger, app.request),
+    requestMetrics(deps.metrics),
+    securityHeaders(deps.config),
+    corsPolicy(deps.config),
+    authenticate(deps.config),
+    rateLimits(deps.config, deps.guards, deps.metrics, deps.logger),
+  ];
+  app.use(chain(everyRequest.filter((h): h is RequestHandler => h !== null)));
   const own = requireOwnThread(deps.config, deps.service);
   if (own) app.use(own);
 
