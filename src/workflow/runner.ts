@@ -164,10 +164,11 @@ export class GenerationRunner {
 
   /**
    * Renews each held lease not extended for its `renewAfter`: a time drawn between `renewEvery` and 1.5 times
-   * it less one tick, looked for every `renewTick`, so a lease is extended at the latest half-way through it. The spread is what matters: loops that started
-   * together (a restart, a takeover, a burst of starts) and whose writers are slow would otherwise all be due
-   * in the same tick — 10,000 store calls in one turn of the event loop, with Redis a stall of the polls
-   * (bench scenario 4, polls alone). A renewal that finds the lease taken aborts that loop.
+   * it less one tick, looked for every `renewTick`, so a lease is extended at the latest half-way through it.
+   * The spread is what matters: loops that started together (a restart, a takeover, a burst of starts) and
+   * whose writers are slow would otherwise all be due in the same tick — 10,000 store calls in one turn of the
+   * event loop, with Redis a stall of the polls (bench scenario 4, polls alone). A renewal that finds the lease
+   * taken aborts that loop.
    */
   private renewLeases(): void {
     const now = Date.now();
