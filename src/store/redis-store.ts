@@ -239,8 +239,8 @@ export class RedisWorkflowStore implements WorkflowStore {
    * The index holds every generating workflow and perhaps some that stopped (a completion, pause or
    * expiry never touches it: scripts stay within the workflow's own Cluster slot). Each listed id's status
    * is read (one round trip, commands pipelined; with `unleased`, only of the ids whose lease key is gone,
-   * found in a round trip before); those not generating are dropped from the index. So the cost follows the generating workflows, and the index cleans
-   * itself. Skipped ids are neither read nor
+   * found in a round trip before); those not generating are dropped from the index. So the cost follows the
+   * generating workflows, and the index cleans itself. Skipped ids are neither read nor
    * cleaned (a later sweep that does not skip them does that).
    */
   async listGenerating({ skip, unleased = false }: { skip?: (threadId: string) => boolean; unleased?: boolean } = {}): Promise<string[]> {
@@ -248,9 +248,13 @@ export class RedisWorkflowStore implements WorkflowStore {
     const ids = skip ? all.filter((id) => !skip(id)) : all;
     // A held lease means a live loop: such an id needs neither its status read nor index cleaning (its loop
     // releases the lease when it stops, and a later sweep cleans it then).
-    const leased = unleased ? await guarded(() => Promise.all(ids.map((id) => this.redis.exists(this.keys.of(id).lease)))) : null;
+    const leased = unleased
+      ? await guarded(() => Promise.all(ids.map((id) => this.redis.exists(this.keys.of(id).lease))))
+      : null;
     const candidates = leased ? ids.filter((_, i) => !leased[i]) : ids;
-    const statuses = await guarded(() => Promise.all(candidates.map((id) => this.redis.hget(this.keys.of(id).meta, 'status'))));
+    const statuses = await guarded(() =>
+      Promise.all(candidates.map((id) => this.redis.hget(this.keys.of(id).meta, 'status'))),
+    );
     const generating: string[] = [];
     const stale: string[] = [];
     candidates.forEach((id, i) => (statuses[i] === 'generating' ? generating : stale).push(id));
@@ -338,7 +342,8 @@ export class RedisWorkflowStore implements WorkflowStore {
   /** Subscribes the channel; the promise settles (never rejects) once Redis has confirmed it. */
   private listen(channel: string): Promise<unknown> {
     const sub = this.ensureSubscriber();
-    return sub ? sub.subscribe(channel).catch((err: unknown) => this.options.logger.warn({ err, channel }, 'subscribe failed')) : Promise.resolve();
+    if (!sub) return Promise.resolve();
+    return sub.subscribe(channel).catch((err: unknown) => this.options.logger.warn({ err, channel }, 'subscribe failed'));
   }
 
   private unlisten(channel: string): void {

@@ -117,8 +117,8 @@ export interface WorkflowStore {
    * left out without being looked at: the caller's own running loops, which need no takeover — at 10,000
    * loops, checking their status every sweep was 2,000 Redis commands a second (bench scenario 4).
    * With `unleased`, those whose generation lease a live holder has (not expired) are left out too: what the
-   * sweep can take over. Without it, a process beside one running 10,000 loops started 10,000 loops of its
-   * own every sweep only to find each lease taken, about 40,000 Redis commands per sweep.
+   * sweep can take over. Without it, a process beside another read each of its generating workflows and
+   * started a loop for each only to find the lease taken: six Redis commands per workflow per sweep.
    */
   listGenerating(options?: { skip?: (threadId: string) => boolean; unleased?: boolean }): Promise<string[]>;
 
