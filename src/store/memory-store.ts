@@ -118,6 +118,18 @@ export class MemoryWorkflowStore implements WorkflowStore {
     });
   }
 
+  async getIfChanged(
+    threadId: string,
+    knownVersion: number,
+    options: { logLimit?: number } = {},
+  ): Promise<{ head: WorkflowHead; workflow: Workflow | null } | null> {
+    const record = this.live(threadId);
+    if (!record) return null;
+    if (record.head.version === knownVersion) return { head: record.head, workflow: null };
+    const workflow = await this.get(threadId, options);
+    return workflow && { head: workflow, workflow };
+  }
+
   async transition(threadId: string, transition: Transition): Promise<TransitionResult> {
     const record = this.live(threadId);
     if (!record) return { ok: false, current: null };

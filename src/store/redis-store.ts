@@ -12,6 +12,7 @@ import {
   create6,
   delete6,
   putExhibit6,
+  read5,
   releaseLease1,
   renewLease2,
   transition6,
@@ -142,12 +143,26 @@ export class RedisWorkflowStore implements WorkflowStore {
       string[],
     ];
     const head = decodeHead(meta);
-    if (!head) return null;
-    const sections = sectionJson.map((s) => JSON.parse(s) as Section).sort((a, b) => a.section_order - b.section_order);
-    const exhibits = order.flatMap((id) => (exhibitMap[id] ? [JSON.parse(exhibitMap[id]) as Exhibit] : []));
-    const logs = limit > 0 ? logJson.map((l) => JSON.parse(l) as LogEntry) : [];
-    // Object.assign, not spread: see state-rules.ts.
-    return Object.assign(head, { sections, exhibits, logs });
+    return head && workflowFrom(head, sectionJson, exhibitMap, order, limit > 0 ? logJson : []);
+  }
+
+  async getIfChanged(
+    threadId: string,
+    knownVersion: number,
+    options: { logLimit?: number } = {},
+  ): Promise<{ head: WorkflowHead; workflow: Workflow | null } | null> {
+    const k = this.keys.of(threadId);
+    const limit = Math.min(options.logLimit ?? MAX_LOGS_KEPT, MAX_LOGS_KEPT);
+    const keys = [k.meta, k.sections, k.exhibits, k.exhibitOrder, k.logs];
+    const reply = (await this.run(read5, keys, [knownVersion, limit])) as string[][] | null;
+    const head = reply?.[0] ? decodeHead(reply[0]) : null;
+    if (!reply || !head) return null;
+    if (reply.length === 1) return { head, workflow: null };
+    const [, sectionJson = [], exhibitPairs = [], order = [], logJson = []] = reply;
+    const exhibitMap: Record<string, string> = {};
+    for (let i = 0; i + 1 < exhibitPairs.length; i += 2) exhibitMap[exhibitPairs[i]!] = exhibitPairs[i + 1]!;
+    const workflow = workflowFrom(head, sectionJson, exhibitMap, order, logJson);
+    return { head: workflow, workflow };
   }
 
   async transition(threadId: string, t: Transition): Promise<TransitionResult> {
@@ -407,4 +422,19 @@ export class RedisWorkflowStore implements WorkflowStore {
       }
     }
   }
+}
+
+/** A workflow from its head and the JSON of its parts as Redis holds them. */
+function workflowFrom(
+  head: WorkflowHead,
+  sectionJson: string[],
+  exhibitMap: Record<string, string>,
+  order: string[],
+  logJson: string[],
+): Workflow {
+  const sections = sectionJson.map((s) => JSON.parse(s) as Section).sort((a, b) => a.section_order - b.section_order);
+  const exhibits = order.flatMap((id) => (exhibitMap[id] ? [JSON.parse(exhibitMap[id]) as Exhibit] : []));
+  const logs = logJson.map((l) => JSON.parse(l) as LogEntry);
+  // Object.assign, not spread: see state-rules.ts.
+  return Object.assign(head, { sections, exhibits, logs });
 }

@@ -86,6 +86,17 @@ export interface WorkflowStore {
   /** The whole state; `logLimit` keeps only the newest N logs (default: all that are kept, at most 100). */
   get(threadId: string, options?: { logLimit?: number }): Promise<Workflow | null>;
 
+  /**
+   * In one read, the head, and the whole state (as `get`) unless the version is still `knownVersion`: what a
+   * reader that keeps what it built from one version asks on every poll (the preview). Null when the workflow
+   * does not exist.
+   */
+  getIfChanged(
+    threadId: string,
+    knownVersion: number,
+    options?: { logLimit?: number },
+  ): Promise<{ head: WorkflowHead; workflow: Workflow | null } | null>;
+
   /** Compare-and-set of the status, with its log line, in one atomic step. */
   transition(threadId: string, transition: Transition): Promise<TransitionResult>;
 

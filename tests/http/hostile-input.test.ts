@@ -127,7 +127,7 @@ describe('other routes and failures', () => {
 
   it('answers an unexpected failure with a generic 500 and no internals', async () => {
     const broken = await makeTestApp();
-    broken.deps.store.getHead = async () => {
+    broken.deps.store.getIfChanged = async () => {
       throw new Error('secret internal detail at /srv/app/store.ts:42');
     };
     const res = await request(broken.app).get('/api/document/preview/3b241101-e2bb-4255-8caf-4136c566a962');

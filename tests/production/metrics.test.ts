@@ -104,7 +104,7 @@ describe('metrics of failures', () => {
         const res = await request(t.app).get('/metrics');
         return res.text;
       })();
-      expect(sample(text, 'dm_store_errors_total', { operation: 'getHead' })).toBeGreaterThanOrEqual(2);
+      expect(sample(text, 'dm_store_errors_total', { operation: 'getIfChanged' })).toBeGreaterThanOrEqual(2);
     } finally {
       s.set('ok');
       await t.close();

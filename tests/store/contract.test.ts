@@ -166,6 +166,32 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
     });
   });
 
+  describe('getIfChanged', () => {
+    it('answers the head alone while the version is the known one, and the whole workflow once it moved', async () => {
+      expect(await store.getIfChanged('7d1f0c8e-0000-4000-8000-000000000000', 1)).toBeNull();
+      const id = await created();
+      const exhibit = { exhibit_id: '2.1.a', filename: 'a.pdf', stored_name: 'a.pdf', file_path: '/x', file_size: 1, mime_type: 'application/pdf', uploaded_at: '2026-01-01T00:00:00.000Z' };
+      await store.putExhibit(id, exhibit);
+      for (let i = 0; i < 5; i++) await store.appendLog(id, { timestamp: '2026-01-01T00:00:00.000Z', level: 'info', message: `line ${i}`, agent: 'a' });
+      const head = (await store.getHead(id))!;
+
+      const unchanged = await store.getIfChanged(id, head.version, { logLimit: 3 });
+      expect(unchanged).toEqual({ head, workflow: null });
+
+      const changed = await store.getIfChanged(id, head.version - 1, { logLimit: 3 });
+      expect(changed?.workflow).toEqual(await store.get(id, { logLimit: 3 }));
+      expect(changed?.workflow?.logs.map((l) => l.message)).toEqual(['line 2', 'line 3', 'line 4']);
+      expect(changed?.workflow?.exhibits).toEqual([exhibit]);
+      expect(changed?.head.version).toBe(head.version);
+      expect((await store.getIfChanged(id, -1, { logLimit: 0 }))?.workflow?.logs).toEqual([]);
+
+      await store.appendLog(id, { timestamp: '2026-01-01T00:00:01.000Z', level: 'info', message: 'moved', agent: 'a' });
+      const moved = await store.getIfChanged(id, head.version);
+      expect(moved?.head.version).toBe(head.version + 1);
+      expect(moved?.workflow?.logs.at(-1)?.message).toBe('moved');
+    });
+  });
+
   describe('a finished workflow', () => {
     it('keeps everything through its completion, lease release and later writes (uploads, log lines, deletion)', async () => {
       const id = await created();

@@ -90,10 +90,11 @@ describe('polling a generating workflow', () => {
   }
 
   it('with piece reuse, reads it whole in one store call once it was seen generating, and head first again once it is not', async () => {
+    // "Head first": one getIfChanged, which answers the head alone while the cached parts are current.
     const { store, thread_id } = await generating();
     let now = Date.parse(at) + 1000;
     const preview = new PreviewService(store, settings, { now: () => now, reusePieces: true });
-    const heads = vi.spyOn(store, 'getHead');
+    const heads = vi.spyOn(store, 'getIfChanged');
     const body = async (etag?: string) => {
       const r = await preview.render(thread_id, etag);
       return r && { etag: r.etag, json: r.body ? JSON.parse(r.body.toString()) : null };

@@ -171,7 +171,24 @@ end
 return 1
 `);
 
+/**
+ * KEYS meta, sections, exhibits, exhibit-order, logs; ARGV[1] the version the caller knows, [2] how many of the
+ * newest logs. Returns false (no such workflow), {meta} when the version is still ARGV[1], else {meta, section
+ * JSONs, exhibits as a flat [id, JSON, ...], exhibit ids in order, log JSONs}: a poll's head read and full
+ * read in one round trip, and one consistent snapshot.
+ */
+export const read5 = script('dmRead5', 5, `
+local meta = redis.call('HGETALL', KEYS[1])
+if #meta == 0 then return false end
+if redis.call('HGET', KEYS[1], 'version') == ARGV[1] then return {meta} end
+local limit = tonumber(ARGV[2])
+local logs = {}
+if limit > 0 then logs = redis.call('LRANGE', KEYS[5], -limit, -1) end
+return {meta, redis.call('HVALS', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('ZRANGE', KEYS[4], 0, -1), logs}
+`);
+
 export const ALL_SCRIPTS: readonly ScriptDef[] = [
+  read5,
   create6,
   transition6,
   updateSection6,
