@@ -93,7 +93,9 @@ export class PreviewService {
     const parts = this.cache.get(threadId);
     const read = await this.store.getIfChanged(threadId, parts?.version ?? -1, { logLimit: PREVIEW_LOG_LIMIT });
     if (!read) return this.gone(threadId);
-    if (read.workflow || !parts) return read.workflow ? this.fromWorkflow(threadId, read.workflow, now, ifNoneMatch) : null;
+    if (read.workflow) return this.fromWorkflow(threadId, read.workflow, now, ifNoneMatch);
+    // Version -1 (nothing cached) never matches, so a store that keeps its contract answers the workflow then.
+    if (!parts) throw new Error(`store answered no workflow for ${threadId} with nothing cached`);
     const { etag, key, metadata } = this.describe(read.head, now);
     if (ifNoneMatch && etagMatches(ifNoneMatch, etag)) return { etag, body: null };
     if (parts.last?.key === key) return { etag, body: parts.last.body };
