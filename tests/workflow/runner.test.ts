@@ -2,6 +2,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { GatedWriter } from '../helpers/writers.js';
+import { StoreUnavailableError } from '../../src/errors.js';
 import { logEntry } from '../../src/workflow/logs.js';
 
 let t: TestApp;
@@ -315,6 +316,26 @@ describe('the lease', () => {
     writer.release();
     await waitFor(() => writer.pending.length === 1);
     expect(writer.calls).toEqual(['intro', 'background']);
+  });
+
+  it('is renewed again at the next look when a renewal fails (the store was briefly away)', async () => {
+    const writer = new GatedWriter();
+    t = await makeTestApp({ overrides: { writer }, env: { LEASE_TTL_MS: '1000' } });
+    const id = (await request(t.app).post('/api/generate-petition').send({ case_id: 'retry', user_id: 'u' }).expect(200)).body.thread_id as string;
+    await waitFor(() => writer.pending.length === 1);
+    const real = t.deps.store.renewLease.bind(t.deps.store);
+    const calls: number[] = [];
+    vi.spyOn(t.deps.store, 'renewLease').mockImplementation(async (...args) => {
+      calls.push(performance.now());
+      if (calls.length === 1) throw new StoreUnavailableError('Redis is away');
+      return real(...args);
+    });
+    await waitFor(() => calls.length >= 2, { timeoutMs: 3000 });
+    // Retried within a tick or two (83 ms at this lease length), not a whole renewal period later.
+    expect(calls[1]! - calls[0]!).toBeLessThan(250);
+    await new Promise((r) => setTimeout(r, 1200)); // longer than the lease: it must still be held
+    expect(await t.deps.store.acquireLease(id, 'someone-else', 1000)).toBe(false);
+    expect(t.deps.runner.isRunning(id)).toBe(true);
   });
 
   it('of loops that started together is renewed spread out, not all in one turn of the event loop', async () => {
