@@ -23,10 +23,7 @@ export interface SectionWriter {
   write(input: SectionWriteInput): Promise<SectionWriteResult>;
 }
 
-/**
- * Rough size of a text in model tokens (about four characters per token of English prose); a number is taken
- * as the text's length.
- */
-export function estimateTokens(text: string | number): number {
-  return Math.max(1, Math.ceil((typeof text === 'number' ? text : text.length) / 4));
+/** Rough size in model tokens of a text `length` characters long (about four characters per token of prose). */
+export function estimateTokens(length: number): number {
+  return Math.max(1, Math.ceil(length / 4));
 }
