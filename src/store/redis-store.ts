@@ -119,31 +119,8 @@ export class RedisWorkflowStore implements WorkflowStore {
   }
 
   async get(threadId: string, options: { logLimit?: number } = {}): Promise<Workflow | null> {
-    const k = this.keys.of(threadId);
-    const limit = Math.min(options.logLimit ?? MAX_LOGS_KEPT, MAX_LOGS_KEPT);
-    // One MULTI: a consistent snapshot of all parts (same slot, so valid on Cluster too).
-    const tx = this.redis
-      .multi()
-      .hgetall(k.meta)
-      .hvals(k.sections)
-      .hgetall(k.exhibits)
-      .zrange(k.exhibitOrder, 0, -1)
-      .lrange(k.logs, limit > 0 ? -limit : 1, limit > 0 ? -1 : 0);
-    const replies = await guarded(() => tx.exec());
-    if (!replies) return null;
-    const values = replies.map(([err, value]) => {
-      if (err) throw err;
-      return value;
-    });
-    const [meta, sectionJson, exhibitMap, order, logJson] = values as [
-      Record<string, string>,
-      string[],
-      Record<string, string>,
-      string[],
-      string[],
-    ];
-    const head = decodeHead(meta);
-    return head && workflowFrom(head, sectionJson, exhibitMap, order, limit > 0 ? logJson : []);
+    // Version -1 never matches: the same one-script read the preview makes, always answering the whole state.
+    return (await this.getIfChanged(threadId, -1, options))?.workflow ?? null;
   }
 
   async getIfChanged(

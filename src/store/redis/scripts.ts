@@ -175,7 +175,7 @@ return 1
  * KEYS meta, sections, exhibits, exhibit-order, logs; ARGV[1] the version the caller knows, [2] how many of the
  * newest logs. Returns false (no such workflow), {meta} when the version is still ARGV[1], else {meta, section
  * JSONs, exhibits as a flat [id, JSON, ...], exhibit ids in order, log JSONs}: a poll's head read and full
- * read in one round trip, and one consistent snapshot.
+ * read in one round trip, and one consistent snapshot. `get` is this script with version -1.
  */
 export const read5 = script('dmRead5', 5, `
 local meta = redis.call('HGETALL', KEYS[1])
