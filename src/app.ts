@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type RequestHandler } from 'express';
 import type { AppDeps } from './app-deps.js';
-import { authenticate, requireOwnThread } from './http/middleware/auth.js';
+import { serveFast } from './http/fast-route.js';
+import { authenticate, ownThreadCheck, requireOwnThread } from './http/middleware/auth.js';
 import { chain } from './http/middleware/chain.js';
 import { errorHandler, notFoundHandler } from './http/middleware/errors.js';
 import { requestMetrics } from './http/middleware/metrics.js';
@@ -14,7 +15,8 @@ import { exhibitRoutes } from './http/routes/exhibits.js';
 import { healthRoutes } from './http/routes/health.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { pdfRoutes } from './http/routes/pdf.js';
-import { workflowRoutes } from './http/routes/workflows.js';
+import { matchPreview, previewHandler, workflowRoutes } from './http/routes/workflows.js';
+import { operationById } from './http/openapi/operations.js';
 
 /** Builds the Express app from its dependencies; never listens (see server.ts). */
 export function createApp(deps: AppDeps): Express {
@@ -36,7 +38,8 @@ export function createApp(deps: AppDeps): Express {
     authenticate(deps.config),
     rateLimits(deps.config, deps.guards, deps.metrics, deps.logger),
   ];
-  app.use(chain(everyRequest.filter((h): h is RequestHandler => h !== null)));
+  const before = everyRequest.filter((h): h is RequestHandler => h !== null);
+  app.use(chain(before));
   const own = requireOwnThread(deps.config, deps.service);
   if (own) app.use(own);
 
@@ -53,5 +56,15 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(notFoundHandler);
   app.use(errorHandler);
+
+  // The preview poll, every frontend's every 2 s, through the same functions without the router walk.
+  const ownThread = ownThreadCheck(deps.config, deps.service);
+  serveFast(app, {
+    match: matchPreview,
+    handlers: [...before, ...(ownThread ? [ownThread] : []), previewHandler(deps.preview)],
+    locals: { operation: operationById('getPreview') },
+    notFound: notFoundHandler,
+    onError: errorHandler,
+  });
   return app;
 }

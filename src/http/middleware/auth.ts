@@ -65,18 +65,26 @@ export function authenticate(config: Config): RequestHandler | null {
 }
 
 /**
- * Every route with a `{thread_id}` answers 404 `THREAD_NOT_FOUND` for a workflow of another user, exactly
- * as for an unknown one, before its own handler (or an upload body) runs. Built from the OpenAPI
- * operations, so a documented route cannot be left out. Null when auth is off.
+ * 404 `THREAD_NOT_FOUND` for a workflow of another user, exactly as for an unknown one, before the route's
+ * own handler (or an upload body) runs. Null when auth is off.
  */
-export function requireOwnThread(config: Config, service: WorkflowService): Router | null {
+export function ownThreadCheck(config: Config, service: WorkflowService): RequestHandler | null {
   if (!config.authJwtSecret) return null;
-  const router = Router();
-  const check: RequestHandler = async (req, res, next) => {
+  return async (req, res, next) => {
     const user = userOf(res);
     if (user !== undefined) await service.require(req.params.thread_id as string, user);
     next();
   };
+}
+
+/**
+ * `ownThreadCheck` on every route with a `{thread_id}`. Built from the OpenAPI operations, so a documented
+ * route cannot be left out. Null when auth is off.
+ */
+export function requireOwnThread(config: Config, service: WorkflowService): Router | null {
+  const check = ownThreadCheck(config, service);
+  if (!check) return null;
+  const router = Router();
   for (const op of OPERATIONS) {
     if (op.params && 'thread_id' in op.params) router[op.method](expressPath(op.path), check);
   }

@@ -306,3 +306,10 @@ export function operationOf(req: Request, res: Response): Operation | null {
 
 /** Express route syntax of an OpenAPI template: `{thread_id}` -> `:thread_id`. */
 export const expressPath = (template: string) => template.replace(/\{([^}]+)\}/g, ':$1');
+
+/** The operation of an operationId; throws for an unknown one (a typo in the code, not a request). */
+export function operationById(operationId: string): Operation {
+  const op = OPERATIONS.find((o) => o.operationId === operationId);
+  if (!op) throw new Error(`no operation ${operationId}`);
+  return op;
+}
