@@ -66,6 +66,18 @@ describe('request logging', () => {
     expect(line).toMatchObject({ level: 20, req: { id: 'trace-me-2', method: 'GET', url: '/healthz' }, res: { statusCode: 200 } });
   });
 
+  it('at debug, a preview poll (the fast route) is logged like any other request', async () => {
+    const { app, lines } = await appWith('debug');
+    const id = (await t!.deps.service.start({ case_id: 'LOG-1', user_id: 'u', document_type: 'letter' })).thread_id;
+    await request(app).get(`/api/document/preview/${id}?t=1`).set('X-Request-Id', 'trace-me-4').expect(200);
+    await vi.waitFor(() => expect(lines.some((l) => l.msg === 'request completed')).toBe(true));
+    expect(lines.find((l) => l.msg === 'request completed')).toMatchObject({
+      level: 20,
+      req: { id: 'trace-me-4', method: 'GET', url: `/api/document/preview/${id}?t=1` },
+      res: { statusCode: 200 },
+    });
+  });
+
   it('an unexpected error is logged once by the error handler with the request id, then the 500 line; the body says nothing', async () => {
     const failing = { render: () => Promise.reject(new Error('secret internals')) } as unknown as TestApp['deps']['preview'];
     const { app, lines } = await appWith('info', { preview: failing });
