@@ -1,6 +1,8 @@
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.js';
+import { serveFast } from '../../src/http/fast-route.js';
 import { matchPreview } from '../../src/http/routes/workflows.js';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { bearer, SECRET, token, uniqueUser } from '../production/helpers.js';
@@ -161,5 +163,55 @@ describe('the fast route with auth and a spent rate budget', () => {
     } finally {
       calls.mockRestore();
     }
+  });
+});
+
+describe('serveFast on a bare app', () => {
+  function bare() {
+    const app = express();
+    const hello: RequestHandler = (req, res) => {
+      res.json({ id: req.params.id, url: req.originalUrl, base: req.baseUrl, query: req.query });
+    };
+    const onError: ErrorRequestHandler = (err: Error, _req, res, _next) => {
+      res.status(418).json({ error: err.message });
+    };
+    app.get('/hello/:id', hello);
+    app.use(onError);
+    serveFast(app, {
+      match: (url) => (url.startsWith('/hello/') ? { id: url.slice(7).split('?')[0]! } : null),
+      handlers: [hello],
+      notFound: (_req, _res, next) => next(new Error('not found')),
+      onError,
+    });
+    return app;
+  }
+
+  it('sets up the request as Express would: params, originalUrl, baseUrl, the query, X-Powered-By', async () => {
+    const app = bare();
+    const fast = await request(app).get('/hello/x1?a=1').expect(200);
+    expect(fast.body).toEqual({ id: 'x1', url: '/hello/x1?a=1', base: '', query: { a: '1' } });
+    expect(fast.headers['x-powered-by']).toBe('Express');
+    app.disable('x-powered-by');
+    expect((await request(app).get('/hello/x1').expect(200)).headers['x-powered-by']).toBeUndefined();
+  });
+
+  it('sends what a handler throws to the error middleware, and a request no handler answers to the 404 one', async () => {
+    const app = express();
+    const onError: ErrorRequestHandler = (err: Error, _req, res, _next) => {
+      res.status(418).json({ error: err.message });
+    };
+    serveFast(app, {
+      match: (url) => (url === '/boom' ? {} : url === '/pass' ? {} : null),
+      handlers: [
+        (req, _res, next) => {
+          if (req.url === '/boom') throw new Error('boom');
+          next();
+        },
+      ],
+      notFound: (_req, _res, next) => next(new Error('not found')),
+      onError,
+    });
+    expect((await request(app).get('/boom').expect(418)).body).toEqual({ error: 'boom' });
+    expect((await request(app).get('/pass').expect(418)).body).toEqual({ error: 'not found' });
   });
 });
