@@ -33,7 +33,6 @@ export function serveFast(app: Express, route: FastRoute): void {
   const target = app as unknown as { handle: Handle; request: Request; response: Response };
   const express = target.handle;
   const run = chain([...route.handlers, route.notFound]);
-  const locals = Object.entries(route.locals ?? {});
 
   target.handle = function handle(this: unknown, req, res, callback) {
     const params = callback === undefined && req.method === 'GET' ? route.match(req.url) : null;
@@ -46,7 +45,7 @@ export function serveFast(app: Express, route: FastRoute): void {
     req.res = res;
     res.req = req;
     res.locals ??= Object.create(null) as Response['locals'];
-    for (const [key, value] of locals) res.locals[key] = value;
+    if (route.locals) Object.assign(res.locals, route.locals);
     req.originalUrl = req.url;
     req.baseUrl = '';
     req.params = params;

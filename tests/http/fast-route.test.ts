@@ -214,4 +214,30 @@ describe('serveFast on a bare app', () => {
     expect((await request(app).get('/boom').expect(418)).body).toEqual({ error: 'boom' });
     expect((await request(app).get('/pass').expect(418)).body).toEqual({ error: 'not found' });
   });
+
+  it('answers a plain 500 when the error middleware itself throws, and drops the connection when headers are out', async () => {
+    const app = express();
+    serveFast(app, {
+      match: (url) => (url === '/fails' || url === '/late' ? {} : null),
+      handlers: [
+        (req, res) => {
+          if (req.url === '/late') {
+            res.writeHead(200, { 'Content-Type': 'text/plain' });
+            res.write('partial');
+          }
+          throw new Error('handler broke');
+        },
+      ],
+      notFound: (_req, _res, next) => next(new Error('not found')),
+      onError: (err: Error, _req, res, next) => {
+        if (res.headersSent) return next(err);
+        throw new Error(`error middleware broke on: ${err.message}`);
+      },
+    });
+    const res = await request(app).get('/fails');
+    expect(res.status).toBe(500);
+    expect(res.text).toBe('Internal Server Error');
+    // Headers already sent: the response cannot be turned into an error, so the connection is closed.
+    await expect(request(app).get('/late')).rejects.toThrow();
+  });
 });
