@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
 import { computeMetadata } from '../../src/workflow/metadata.js';
-import { PreviewService, reusePieces, serializeParts } from '../../src/workflow/preview.js';
+import { PreviewService, assembleBody, reusePieces, serializeParts } from '../../src/workflow/preview.js';
 import { previewHeadView, previewLogs } from '../../src/workflow/preview-shape.js';
 import type { LogEntry, Section, Workflow } from '../../src/workflow/types.js';
 
@@ -41,8 +41,22 @@ describe('the preview body built from pieces', () => {
     for (const wf of [workflow(), workflow({ status: 'error', error_message: 'failed', exhibits: [], logs: [] })]) {
       const metadata = computeMetadata(wf, Date.parse(at) + 5000, { costPer1kTokens: 0.01, expectedSectionMs: 3500 });
       const parts = serializeParts(wf);
-      expect(parts.prefix + JSON.stringify(metadata) + parts.suffix).toBe(canonical(wf, metadata));
+      expect(assembleBody(parts, metadata).toString()).toBe(canonical(wf, metadata));
     }
+  });
+
+  it('has the exact UTF-8 length whatever the characters: accents, emoji, line separators, lone surrogates', () => {
+    const text = 'Café — naïve 日本語 \u{1F600} \u2028 \ud800 end';
+    const wf = workflow({
+      case_id: text,
+      sections: [section('a', 1, { status: 'completed', content_html: `<p>${text}</p>` }), section('b', 2)],
+      logs: [line(0), { timestamp: at, level: 'info', message: text, agent: 'System' }],
+    });
+    const metadata = { note: text };
+    const body = assembleBody(serializeParts(wf), metadata);
+    expect(body.toString()).toBe(canonical(wf, metadata));
+    expect(body.length).toBe(Buffer.byteLength(canonical(wf, metadata)));
+    expect(JSON.parse(body.toString()).sections[0].content_html).toBe(`<p>${text}</p>`);
   });
 
   it('serializes again only the sections and log lines that are new objects', () => {
@@ -64,7 +78,7 @@ describe('the preview body built from pieces', () => {
     kept.content_html = '<p>done &amp; dusted</p>';
     const metadata = { elapsed_time: 1 };
     const parts = serializeParts(next, pieces);
-    expect(parts.prefix + JSON.stringify(metadata) + parts.suffix).toBe(canonical(next, metadata));
+    expect(assembleBody(parts, metadata).toString()).toBe(canonical(next, metadata));
   });
 
   it('starts afresh when the log window does not overlap the previous one', () => {
