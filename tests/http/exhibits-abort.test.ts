@@ -59,6 +59,9 @@ describe('an upload the client abandons', () => {
     await delay(200);
     expect(filesOf(t, threadId)).toEqual([]);
     expect((await preview(t, threadId)).exhibits).toEqual([]);
+    // Timed as a request the client left before any answer: status 499, under the upload's route.
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/dm_http_request_duration_seconds_count\{method="POST",route="\/api\/upload-exhibit\/\{thread_id\}",status="499"\} 1\n/);
   });
 
   it('refuses a declared Content-Length over the limit before reading the body', async () => {
