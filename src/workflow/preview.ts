@@ -35,6 +35,8 @@ export interface Pieces {
   logs: readonly LogEntry[];
   logJson: string[];
   logBytes: number[];
+  /** The parts last serialized from these pieces: with their version, what a poll that finds it current sends. */
+  parts?: CachedParts;
 }
 
 export interface PreviewResult {
@@ -80,7 +82,7 @@ export class PreviewService {
     this.pieces = options.reusePieces
       ? new LRUCache<string, Pieces>({
           maxSize: options.maxPiecesBytes ?? 64 * 1024 * 1024,
-          sizeCalculation: (p) => listBytes(p.sectionBytes) + listBytes(p.logBytes) + 64,
+          sizeCalculation: (p) => listBytes(p.sectionBytes) + listBytes(p.logBytes) + (p.parts ? p.parts.lead.length + p.parts.mid.length : 0) + 64,
         })
       : null;
   }
@@ -90,34 +92,31 @@ export class PreviewService {
   /** Null when the workflow does not exist. */
   async render(threadId: string, ifNoneMatch?: string): Promise<PreviewResult | null> {
     const now = this.now();
-    // With piece reuse (the memory store), a workflow seen generating at its last read (it has pieces) is read
-    // whole: it most likely has a newer version, and a full read there copies nothing. Otherwise one read
-    // answers the head, and the whole workflow only when its version moved past the cached parts: on Redis one
-    // round trip where a head read and then a full read were two, and the head alone finds the parts current
-    // at about two polls in five (a section's two writes every 2–5 s, a poll every 2 s).
-    if (this.pieces?.has(threadId)) {
-      const workflow = await this.store.get(threadId, { logLimit: PREVIEW_LOG_LIMIT });
-      return workflow ? this.fromWorkflow(threadId, workflow, now, ifNoneMatch) : this.gone(threadId);
-    }
-    const parts = this.cache.get(threadId);
+    // One read answers the head, and the whole workflow only when its version moved past the parts last
+    // serialized: on Redis one round trip where a head read and then a full read were two. The head alone
+    // finds the parts current at about two polls in five in bench scenario 4 (a section's two writes every
+    // 2–5 s, a poll every 2 s), and at nearly every poll of a writer that takes longer than the poll interval.
+    const kept = this.pieces?.get(threadId);
+    const parts = kept?.parts ?? this.cache.get(threadId);
     const read = await this.store.getIfChanged(threadId, parts?.version ?? -1, { logLimit: PREVIEW_LOG_LIMIT });
     if (!read) return this.gone(threadId);
     if (read.workflow) return this.fromWorkflow(threadId, read.workflow, now, ifNoneMatch);
     // Version -1 (nothing cached) never matches, so a store that keeps its contract answers the workflow then.
     if (!parts) throw new Error(`store answered no workflow for ${threadId} with nothing cached`);
-    const { etag, key, metadata } = this.describe(read.head, now);
-    if (ifNoneMatch && etagMatches(ifNoneMatch, etag)) return { etag, body: null };
-    if (parts.last?.key === key) return { etag, body: parts.last.body };
-    return this.assemble(parts, { etag, key, metadata });
+    const described = this.describe(read.head, now);
+    if (ifNoneMatch && etagMatches(ifNoneMatch, described.etag)) return { etag: described.etag, body: null };
+    if (parts.last?.key === described.key) return { etag: described.etag, body: parts.last.body };
+    return this.assemble(parts, described, !kept);
   }
 
   /**
    * The answer from a full read. A generating workflow gets a new version about every two seconds, about as
-   * often as it is polled: its cached parts were replaced before a second poll used them, yet lived long
-   * enough to leave V8's young generation and die in the old one (old-generation growth in bench scenario 4:
-   * ≈ 90 → 63 MB/s). So with piece reuse only a workflow at rest is cached whole; of a generating one, the
-   * serialized pieces are kept. Without it every workflow's parts are cached: there the full read they save
-   * costs far more than the garbage they leave (bench scenario 4, Redis).
+   * often as it is polled: whole cached parts (the body's text and its last body) were replaced before a
+   * second poll used them, yet lived long enough to leave V8's young generation and die in the old one
+   * (old-generation growth in bench scenario 4: ≈ 90 → 63 MB/s). So with piece reuse only a workflow at rest
+   * is cached whole; of a generating one, the serialized pieces are kept, with the parts made of them (which
+   * add only the short text around the pieces) and never a body. Without piece reuse every workflow's parts
+   * are cached: there the full read they save costs far more than the garbage they leave (scenario 4, Redis).
    */
   private fromWorkflow(threadId: string, workflow: Workflow, now: number, ifNoneMatch?: string): PreviewResult {
     const described = this.describe(workflow, now);
@@ -125,13 +124,14 @@ export class PreviewService {
     if (workflow.status === 'generating' && this.pieces) {
       if (notModified) return { etag: described.etag, body: null };
       const pieces = reusePieces(workflow, this.pieces.get(threadId));
+      pieces.parts = serializeParts(workflow, pieces);
       this.pieces.set(threadId, pieces);
-      return this.assemble(serializeParts(workflow, pieces), described);
+      return this.assemble(pieces.parts, described, false);
     }
     this.pieces?.delete(threadId);
     const parts = serializeParts(workflow);
     this.cache.set(threadId, parts);
-    return notModified ? { etag: described.etag, body: null } : this.assemble(parts, described);
+    return notModified ? { etag: described.etag, body: null } : this.assemble(parts, described, true);
   }
 
   private gone(threadId: string): null {
@@ -150,9 +150,10 @@ export class PreviewService {
     return { etag: `"${key}"`, key, metadata };
   }
 
-  private assemble(parts: CachedParts, d: ReturnType<PreviewService['describe']>): PreviewResult {
+  /** With `remember`, the body is kept for the next poll in the same second (a workflow at rest). */
+  private assemble(parts: CachedParts, d: ReturnType<PreviewService['describe']>, remember: boolean): PreviewResult {
     const body = assembleBody(parts, d.metadata);
-    parts.last = { key: d.key, body };
+    if (remember) parts.last = { key: d.key, body };
     return { etag: d.etag, body };
   }
 }

@@ -103,39 +103,53 @@ describe('polling a generating workflow', () => {
     return { store, thread_id };
   }
 
-  it('with piece reuse, reads it whole in one store call once it was seen generating, and head first again once it is not', async () => {
-    // "Head first": one getIfChanged, which answers the head alone while the cached parts are current.
+  it('with piece reuse, makes one store call per poll, which answers the head alone while nothing changed', async () => {
     const { store, thread_id } = await generating();
     let now = Date.parse(at) + 1000;
     const preview = new PreviewService(store, settings, { now: () => now, reusePieces: true });
-    const heads = vi.spyOn(store, 'getIfChanged');
+    const reads = vi.spyOn(store, 'getIfChanged');
+    const stringify = vi.spyOn(JSON, 'stringify');
     const body = async (etag?: string) => {
       const r = await preview.render(thread_id, etag);
       return r && { etag: r.etag, json: r.body ? JSON.parse(r.body.toString()) : null };
     };
+    try {
+      const first = await body();
+      expect(first?.json.sections[0].status).toBe('pending');
+      expect(reads).toHaveBeenCalledTimes(1);
 
-    const first = await body();
-    expect(first?.json.sections[0].status).toBe('pending');
-    expect(heads).toHaveBeenCalledTimes(1);
+      await store.updateSection(thread_id, 'memo', { status: 'in_progress', updated_at: at }, { leaseToken: 'loop' });
+      const second = await body(first!.etag);
+      expect(second?.json.sections[0].status).toBe('in_progress');
+      expect(reads).toHaveBeenCalledTimes(2);
+      expect((await reads.mock.results[1]!.value)?.workflow).not.toBeNull(); // the version moved: read whole
 
-    await store.updateSection(thread_id, 'memo', { status: 'in_progress', updated_at: at }, { leaseToken: 'loop' });
-    const second = await body(first!.etag);
-    expect(second?.json.sections[0].status).toBe('in_progress');
-    expect(heads).toHaveBeenCalledTimes(1); // no head read: straight to the full read
-    // Nothing changed and the same second: 304 from the full read.
-    expect((await body(second!.etag))?.json).toBeNull();
+      // Nothing changed, same second: 304 from the head alone.
+      expect((await body(second!.etag))?.json).toBeNull();
+      expect((await reads.mock.results[2]!.value)?.workflow).toBeNull();
 
-    await store.updateSection(thread_id, 'memo', { status: 'completed', updated_at: at, content_html: '<p>x</p>', tokens_used: 1, duration_ms: 5 }, { leaseToken: 'loop' });
-    await store.transition(thread_id, { from: ['generating'], to: 'completed', at: now });
-    now += 5000;
-    const done = await body(second!.etag);
-    expect(done?.json).toMatchObject({ status: 'completed', sections: [{ status: 'completed', content_html: '<p>x</p>' }] });
-    expect(heads).toHaveBeenCalledTimes(1);
-    // At rest: head first, and the cached body.
-    expect((await body(done!.etag))?.json).toBeNull();
-    expect(heads).toHaveBeenCalledTimes(2);
-    const again = await body();
-    expect(again?.json).toEqual(done?.json);
+      // Nothing changed, a second later: a new body (the elapsed time) from the kept parts, only the metadata
+      // serialized again.
+      now += 1000;
+      stringify.mockClear();
+      const later = await body(second!.etag);
+      expect(later?.json).toEqual({ ...second!.json, metadata: { ...second!.json.metadata, elapsed_time: second!.json.metadata.elapsed_time + 1 } });
+      expect((await reads.mock.results[3]!.value)?.workflow).toBeNull();
+      expect(stringify).toHaveBeenCalledTimes(1);
+
+      await store.updateSection(thread_id, 'memo', { status: 'completed', updated_at: at, content_html: '<p>x</p>', tokens_used: 1, duration_ms: 5 }, { leaseToken: 'loop' });
+      await store.transition(thread_id, { from: ['generating'], to: 'completed', at: now });
+      now += 5000;
+      const done = await body(later!.etag);
+      expect(done?.json).toMatchObject({ status: 'completed', sections: [{ status: 'completed', content_html: '<p>x</p>' }] });
+      // At rest: the head alone, and the cached body.
+      expect((await body(done!.etag))?.json).toBeNull();
+      const again = await body();
+      expect(again?.json).toEqual(done?.json);
+      expect(reads).toHaveBeenCalledTimes(7);
+    } finally {
+      stringify.mockRestore();
+    }
   });
 
   it('answers byte for byte what a service without piece reuse answers, serializing less, as the workflow changes', async () => {
