@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { Express } from 'express';
 import { createApp } from '../../src/app.js';
 import type { AppDeps } from '../../src/app-deps.js';
@@ -17,7 +17,13 @@ export interface TestApp {
 
 /** A fresh app with a fresh in-memory store, instant sections and private upload/PDF folders. */
 export async function makeTestApp(
-  options: { env?: Record<string, string>; overrides?: DepsOverrides } = {},
+  options: {
+    env?: Record<string, string>;
+    overrides?: DepsOverrides;
+    /** Runs between building the dependencies and the app (to spy on what `createApp` asks of them). */
+    beforeApp?: (deps: AppDeps) => void;
+    logger?: Logger;
+  } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(path.join(tmpdir(), 'dm-test-'));
   const config = loadConfig({
@@ -28,8 +34,9 @@ export async function makeTestApp(
     PDF_DIR: path.join(dir, 'pdfs'),
     ...options.env,
   });
-  const logger = pino({ level: 'silent' });
+  const logger = options.logger ?? pino({ level: 'silent' });
   const deps = await createDeps(config, logger, options.overrides);
+  options.beforeApp?.(deps);
   const app = createApp(deps);
   return {
     app,

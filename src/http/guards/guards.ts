@@ -46,7 +46,7 @@ export class Guards {
     return `${this.config.redisKeyPrefix}${kind}:`;
   }
 
-  /** A fresh counter store for one limiter (express-rate-limit refuses to share one); memory when undefined. */
+  /** A fresh counter store for one budget (each keeps its own counts); memory when undefined. */
   rateLimitStore(name: string): Store | undefined {
     const redis = this.redis;
     if (!redis) return undefined;
