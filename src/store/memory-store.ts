@@ -150,15 +150,21 @@ export class MemoryWorkflowStore implements WorkflowStore {
     if (!record || !this.holdsLease(record, options.leaseToken)) return null;
     const body = this.open(record);
     const index = body.sections.findIndex((s) => s.section_id === sectionId);
-    const section = body.sections[index];
-    if (!section) return null;
-    const next = applySectionPatch(record.head, section, patch);
-    body.sections = Object.freeze(body.sections.with(index, Object.freeze(next.section)));
-    record.head = next.head;
-    if (options.log) this.pushLog(record, options.log);
+    const then = options.next;
+    const thenIndex = then ? body.sections.findIndex((s) => s.section_id === then.sectionId) : -1;
+    if (index < 0 || (then && thenIndex < 0)) return null;
+    this.patchSection(record, body, index, patch, options.log);
+    if (then && record.head.status === 'generating') this.patchSection(record, body, thenIndex, then.patch, then.log);
     if (options.leaseTtlMs !== undefined && record.lease) record.lease.expiresAt = this.now() + options.leaseTtlMs;
     this.commit(record, 'section');
     return record.head.version;
+  }
+
+  private patchSection(record: WorkflowRecord, body: Body, index: number, patch: SectionPatch, log: LogEntry | undefined) {
+    const changed = applySectionPatch(record.head, body.sections[index]!, patch);
+    body.sections = Object.freeze(body.sections.with(index, Object.freeze(changed.section)));
+    record.head = changed.head;
+    if (log) this.pushLog(record, log);
   }
 
   async appendLog(threadId: string, entry: LogEntry): Promise<boolean> {

@@ -171,6 +171,9 @@ export class RedisWorkflowStore implements WorkflowStore {
       options.leaseToken,
       options.log ? JSON.stringify(options.log) : '',
       options.leaseTtlMs ?? '',
+      options.next?.sectionId ?? '',
+      options.next ? JSON.stringify(options.next.patch) : '',
+      options.next?.log ? JSON.stringify(options.next.log) : '',
     ]);
     return typeof reply === 'number' && reply > 0 ? reply : null;
   }

@@ -52,6 +52,13 @@ export interface SectionWriteOptions {
    * than its renewal period never needs a renewal call of its own.
    */
   leaseTtlMs?: number;
+  /**
+   * In the same change, and only while the workflow is still `generating`, also this patch to another section
+   * (with its log line): a loop completes one section and starts the next in one write, so a pause made
+   * before the write still stops generation at that boundary. The whole write is refused when the section
+   * does not exist.
+   */
+  next?: { sectionId: string; patch: SectionPatch; log?: LogEntry };
 }
 
 export interface PutExhibitResult {
@@ -106,6 +113,8 @@ export interface WorkflowStore {
    * Answers the workflow's version after the write — one more than the version the writer last saw means
    * nobody else wrote meanwhile, so the writer can apply the change to its own copy (`applySectionPatch`)
    * instead of reading the workflow again — or null when the workflow, the section or the lease is gone.
+   * With `options.next`, one change all the same (one version, one change message): when the answer is one
+   * more than the writer last saw, the next section was started too.
    */
   updateSection(threadId: string, sectionId: string, patch: SectionPatch, options: SectionWriteOptions): Promise<number | null>;
 

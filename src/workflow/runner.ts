@@ -2,13 +2,13 @@ import type { Logger } from 'pino';
 import { v4 as uuidv4 } from 'uuid';
 import { StoreUnavailableError } from '../errors.js';
 import { applySectionPatch, workflowOf } from '../store/state-rules.js';
-import type { SectionPatch, WorkflowStore } from '../store/workflow-store.js';
+import type { SectionPatch, SectionWriteOptions, WorkflowStore } from '../store/workflow-store.js';
 import { flat } from '../store/flat.js';
 import { logEntry } from './logs.js';
 import type { HtmlSanitizer } from './sanitizer.js';
 import type { SectionWriter } from './section-writer.js';
 import { sleep } from './sleep.js';
-import type { Section, Workflow } from './types.js';
+import type { Section, Workflow, WorkflowHead } from './types.js';
 
 export interface RunnerOptions {
   store: WorkflowStore;
@@ -303,6 +303,8 @@ export class GenerationRunner {
     // copy up to date. Only when the version shows that someone else wrote meanwhile (an upload, a pause, a
     // log line) is the workflow read again: the writer sees new exhibits, and the status check sees a pause.
     let wf: Workflow | null = null;
+    // The section the last completing write also started (`next` of that write), and when.
+    let startedNext: { sectionId: string; began: number } | null = null;
     for (;;) {
       if (!wf) {
         const read = await this.retrying(() => this.store.get(threadId, { logLimit: 0 }), signal);
@@ -326,15 +328,21 @@ export class GenerationRunner {
         return done === aborted ? exitReason() : 'not-generating';
       }
 
-      const began = Date.now();
-      const startPatch: SectionPatch = { status: 'in_progress', updated_at: new Date(began).toISOString() };
-      const started = await this.writeSection(threadId, next, lease, signal, startPatch,
-        logEntry('info', `Generating section: ${next.section_name}`, AGENT));
-      if (started === aborted) return exitReason();
-      if (!started) return 'lease-lost';
+      let began: number;
       // Null when someone else wrote since `wf` was read: the writer gets `wf`, and the workflow is read again.
-      const writing = advance(wf, next, startPatch, started);
-      const current = writing ?? wf;
+      let writing: Workflow | null = wf;
+      if (startedNext?.sectionId === next.section_id && next.status === 'in_progress') {
+        began = startedNext.began; // started by the write that completed the section before it
+      } else {
+        began = Date.now();
+        const startPatch = startOf(began);
+        const started = await this.writeSection(threadId, next, lease, signal, startPatch, startLog(next));
+        if (started === aborted) return exitReason();
+        if (!started) return 'lease-lost';
+        writing = advance(wf, [[next, startPatch]], started);
+      }
+      startedNext = null;
+      const current: Workflow = writing ?? wf;
 
       let result;
       try {
@@ -347,18 +355,25 @@ export class GenerationRunner {
 
       const tokens = Number.isFinite(result.tokens_used) ? Math.max(0, Math.round(result.tokens_used)) : 0;
       const content_html = await this.options.sanitizer.sanitize(String(result.content_html ?? ''));
+      const finished = Date.now();
       const donePatch: SectionPatch = {
         status: 'completed',
-        updated_at: new Date(Date.now()).toISOString(),
+        updated_at: new Date(finished).toISOString(),
         content_html,
         tokens_used: tokens,
-        duration_ms: Date.now() - began,
+        duration_ms: finished - began,
       };
+      // The section after it starts in the same write, if the workflow is still generating then: one version,
+      // one change message and one Redis script per section boundary where there were two, and polls find a
+      // new version half as often (see the README's change log).
+      const following: Section | undefined = current.sections.find((s: Section) => s.status !== 'completed' && s.section_id !== next.section_id);
+      const then = following && { sectionId: following.section_id, patch: startOf(finished), log: startLog(following) };
       const stored = await this.writeSection(threadId, next, lease, signal, donePatch,
-        logEntry('success', `Completed section: ${next.section_name} (${tokens} tokens)`, AGENT));
+        logEntry('success', `Completed section: ${next.section_name} (${tokens} tokens)`, AGENT), then);
       if (stored === aborted) return exitReason();
       if (!stored) return 'lease-lost';
-      wf = writing && advance(writing, next, donePatch, stored);
+      if (following && then) startedNext = { sectionId: following.section_id, began: finished };
+      wf = writing && advance(writing, following && then ? [[next, donePatch], [following, then.patch]] : [[next, donePatch]], stored);
     }
   }
 
@@ -370,8 +385,9 @@ export class GenerationRunner {
     signal: AbortSignal,
     patch: SectionPatch,
     log: ReturnType<typeof logEntry>,
+    next?: SectionWriteOptions['next'],
   ) {
-    const options = { leaseToken: lease.token, log, leaseTtlMs: this.options.leaseTtlMs };
+    const options: SectionWriteOptions = { leaseToken: lease.token, log, leaseTtlMs: this.options.leaseTtlMs, next };
     const sent = Date.now();
     const version = await this.retrying(() => this.store.updateSection(threadId, section.section_id, patch, options), signal);
     if (typeof version === 'number') lease.extendedAt = sent;
@@ -426,21 +442,30 @@ export class GenerationRunner {
 
 const aborted: unique symbol = Symbol('aborted');
 
+const startOf = (at: number): SectionPatch => ({ status: 'in_progress', updated_at: new Date(at).toISOString() });
+const startLog = (section: Section) => logEntry('info', `Generating section: ${section.section_name}`, AGENT);
+
 /**
  * The loop's copy of the workflow after its own section write, when `version` (what the write answered)
- * shows that nothing else was written since `wf` was current: exactly one version later. Null otherwise
- * (the caller reads the workflow again). Section and aggregates change by the rule the store applied.
+ * shows that nothing else was written since `wf` was current: exactly one version later — and then every
+ * patch of the write applied, the next section's too (it needs the status still `generating`, which only
+ * someone else's write could have changed). Null otherwise (the caller reads the workflow again). Sections
+ * and aggregates change by the rule the store applied.
  */
-function advance(wf: Workflow, section: Section, patch: SectionPatch, version: number): Workflow | null {
+function advance(wf: Workflow, changes: [Section, SectionPatch][], version: number): Workflow | null {
   if (version !== wf.version + 1) return null;
-  const index = wf.sections.findIndex((s) => s.section_id === section.section_id);
-  const current = wf.sections[index];
-  if (!current) return null;
-  const changed = applySectionPatch(wf, current, patch);
+  let head: WorkflowHead = wf;
   const sections = wf.sections.slice();
-  sections[index] = changed.section;
-  const next = workflowOf(changed.head, { sections, exhibits: wf.exhibits, logs: wf.logs });
+  for (const [section, patch] of changes) {
+    const index = sections.findIndex((s) => s.section_id === section.section_id);
+    const current = sections[index];
+    if (!current) return null;
+    const changed = applySectionPatch(head, current, patch);
+    sections[index] = changed.section;
+    head = changed.head;
+  }
+  const next = workflowOf(head, { sections, exhibits: wf.exhibits, logs: wf.logs });
   next.version = version;
-  next.updated_at = patch.updated_at;
+  next.updated_at = changes.at(-1)![1].updated_at;
   return next;
 }

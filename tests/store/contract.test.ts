@@ -77,6 +77,21 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
     return wf.head.thread_id;
   }
 
+  /**
+   * Redis delivers through pub/sub, which does not replay: a change published before the subscription is
+   * in place is not seen. Write to a probe workflow until a change comes through.
+   */
+  async function untilListening(seen: WorkflowChange[]) {
+    const probe = await created();
+    await waitFor(
+      async () => {
+        await store.appendLog(probe, log('probe'));
+        return seen.some((c) => c.thread_id === probe);
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+  }
+
   describe('create, get and getHead', () => {
     it('stores a new workflow with version 1, sorted sections and zeroed aggregates', async () => {
       const wf = newWorkflow('generating', '2026-03-04T05:06:07.000Z');
@@ -385,6 +400,64 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
       expect(await store.updateSection(id, 'header', completedPatch(5, 5), { leaseToken: 'owner' })).toBe(version! + 2);
     });
 
+    it('with `next`, completes one section and starts the next in one change while generating', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'owner', 10_000);
+      const seen: WorkflowChange[] = [];
+      const stop = store.subscribe((c) => seen.push(c));
+      const changes = () => seen.filter((c) => c.thread_id === id);
+      try {
+        await untilListening(seen);
+        const before = (await store.getHead(id))!;
+        const at = new Date().toISOString();
+        const version = await store.updateSection(id, 'header', completedPatch(40, 300), {
+          leaseToken: 'owner',
+          log: log('Completed header'),
+          next: { sectionId: 'body', patch: { status: 'in_progress', updated_at: at }, log: log('Generating body') },
+        });
+        expect(version).toBe(before.version + 1);
+        const wf = (await store.get(id))!;
+        expect(wf.sections.map((s) => s.status)).toEqual(['completed', 'in_progress', 'pending']);
+        expect(wf.sections[1]!.updated_at).toBe(at);
+        expect(wf).toMatchObject({ version, completed_sections: 1, total_tokens: 40, completed_ms: 300 });
+        expect(wf.logs.map((l) => l.message).slice(-2)).toEqual(['Completed header', 'Generating body']);
+        await waitFor(() => changes().length >= 1);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(changes().map((c) => c.version)).toEqual([version]);
+      } finally {
+        stop();
+      }
+    });
+
+    it('with `next`, leaves the next section alone once the workflow is no longer generating', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'owner', 10_000);
+      await store.transition(id, { from: ['generating'], to: 'paused', at: Date.now() });
+      const before = (await store.getHead(id))!;
+      const version = await store.updateSection(id, 'header', completedPatch(40, 300), {
+        leaseToken: 'owner',
+        log: log('Completed header'),
+        next: { sectionId: 'body', patch: { status: 'in_progress', updated_at: new Date().toISOString() }, log: log('Generating body') },
+      });
+      expect(version).toBe(before.version + 1);
+      const wf = (await store.get(id))!;
+      expect(wf.sections.map((s) => s.status)).toEqual(['completed', 'pending', 'pending']);
+      expect(wf.status).toBe('paused');
+      expect(wf.logs.map((l) => l.message).at(-1)).toBe('Completed header');
+    });
+
+    it('with `next` naming an unknown section, or without the lease, changes nothing', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'owner', 10_000);
+      const next = { sectionId: 'nope', patch: { status: 'in_progress' as const, updated_at: new Date().toISOString() } };
+      expect(await store.updateSection(id, 'header', completedPatch(5, 5), { leaseToken: 'owner', next })).toBeNull();
+      const body = { ...next, sectionId: 'body' };
+      expect(await store.updateSection(id, 'header', completedPatch(5, 5), { leaseToken: 'intruder', next: body })).toBeNull();
+      const wf = (await store.get(id))!;
+      expect(wf.sections.map((s) => s.status)).toEqual(['pending', 'pending', 'pending']);
+      expect(wf).toMatchObject({ version: 1, completed_sections: 0 });
+    });
+
     it('takes a completion back out of the aggregates when a section leaves completed', async () => {
       const id = await created();
       await store.acquireLease(id, 'owner', 10_000);
@@ -637,20 +710,6 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
   });
 
   describe('subscribe', () => {
-    /**
-     * Redis delivers through pub/sub, which does not replay: a change published before the subscription is
-     * in place is not seen. Write to a probe workflow until a change comes through.
-     */
-    async function untilListening(seen: WorkflowChange[]) {
-      const probe = await created();
-      await waitFor(
-        async () => {
-          await store.appendLog(probe, log('probe'));
-          return seen.some((c) => c.thread_id === probe);
-        },
-        { timeoutMs: 10_000, intervalMs: 100 },
-      );
-    }
 
     it('reports every committed change with its kind and version, until unsubscribed', async () => {
       const seen: WorkflowChange[] = [];

@@ -270,6 +270,27 @@ describe('what a loop reads', () => {
     reads.mockRestore();
   });
 
+  it('completes one section and starts the next in one store write: six writes for five sections, lines in order', async () => {
+    const writer = new GatedWriter();
+    t = await makeTestApp({ overrides: { writer } });
+    const writes = vi.spyOn(t.deps.store, 'updateSection');
+    const id = (await request(t.app).post('/api/generate-petition').send({ case_id: 'boundary', user_id: 'u' }).expect(200)).body.thread_id as string;
+    const names: string[] = [];
+    for (let n = 0; n < 5; n++) {
+      await waitFor(() => writer.pending.length === 1);
+      // While its writer runs, the section is in progress and the ones after it are pending.
+      const wf = (await get(id))!;
+      const index = wf.sections.findIndex((s) => s.section_id === writer.pending[0]);
+      expect(wf.sections.map((s) => s.status)).toEqual(wf.sections.map((_, i) => (i < index ? 'completed' : i === index ? 'in_progress' : 'pending')));
+      names.push(wf.sections[index]!.section_name);
+      writer.release();
+    }
+    await waitFor(async () => (await head(id))?.status === 'completed');
+    expect(writes.mock.calls.filter(([writeId]) => writeId === id)).toHaveLength(6);
+    const lines = (await get(id))!.logs.map((l) => l.message).filter((m) => /^(Generating|Completed) section/.test(m));
+    expect(lines).toEqual(names.flatMap((n) => [`Generating section: ${n}`, expect.stringMatching(new RegExp(`^Completed section: ${n} \\(`))]));
+  });
+
   it('reads again when someone else wrote meanwhile: an exhibit uploaded during a section reaches the next one', async () => {
     const seen: number[] = [];
     const writer = new GatedWriter();
@@ -290,6 +311,10 @@ describe('what a loop reads', () => {
     await waitFor(() => writer.pending.length === 1);
     expect(writer.pending).toEqual(['background']);
     expect(seen).toEqual([0, 1]);
+    // Started once, by the write that completed the section before it, though the loop read the workflow again.
+    const wf = (await get(id))!;
+    expect(countGenerating(wf.logs, wf.sections[1]!.section_name)).toBe(1);
+    expect(wf.sections[1]!.status).toBe('in_progress');
   });
 });
 

@@ -76,41 +76,56 @@ return {1, redis.call('HGETALL', KEYS[1])}
 `);
 
 /**
- * ARGV[5] section id, [6] patch JSON, [7] lease token, [8] log JSON or '', [9] new lease TTL ms or ''.
- * Refused (0) unless the token holds the lease: the fence that keeps a loop which lost its lease from
- * writing. Returns the version after the write.
+ * ARGV[5] section id, [6] patch JSON, [7] lease token, [8] log JSON or '', [9] new lease TTL ms or '',
+ * [10] next section id or '', [11] its patch JSON, [12] its log JSON or ''. Refused (0) unless the token holds
+ * the lease: the fence that keeps a loop which lost its lease from writing; refused too when either section is
+ * missing. The next section's patch applies only while the status is `generating`. One change either way.
+ * Returns the version after the write.
  */
 export const updateSection6 = script('dmUpdateSection6', 6, `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('GET', KEYS[6]) ~= ARGV[7] then return 0 end
 local raw = redis.call('HGET', KEYS[2], ARGV[5])
 if not raw then return 0 end
-local s = cjson.decode(raw)
-local p = cjson.decode(ARGV[6])
-local was_completed = s.status == 'completed'
-local old_tokens = s.tokens_used or 0
-local old_ms = s.duration_ms or 0
-s.status = p.status
-s.updated_at = p.updated_at
-if p.content_html ~= nil then s.content_html = p.content_html end
-if p.tokens_used ~= nil then s.tokens_used = p.tokens_used end
-if p.duration_ms ~= nil then s.duration_ms = p.duration_ms end
-if p.error_message ~= nil then s.error_message = p.error_message
-elseif p.status ~= 'error' then s.error_message = nil end
-local is_completed = s.status == 'completed'
-if was_completed ~= is_completed then
-  if is_completed then
-    redis.call('HINCRBY', KEYS[1], 'completed_sections', 1)
-    redis.call('HINCRBYFLOAT', KEYS[1], 'completed_ms', s.duration_ms or 0)
-    redis.call('HINCRBYFLOAT', KEYS[1], 'total_tokens', s.tokens_used or 0)
-  else
-    redis.call('HINCRBY', KEYS[1], 'completed_sections', -1)
-    redis.call('HINCRBYFLOAT', KEYS[1], 'completed_ms', -old_ms)
-    redis.call('HINCRBYFLOAT', KEYS[1], 'total_tokens', -old_tokens)
-  end
+local next_raw = nil
+if ARGV[10] ~= '' then
+  next_raw = redis.call('HGET', KEYS[2], ARGV[10])
+  if not next_raw then return 0 end
 end
-redis.call('HSET', KEYS[2], ARGV[5], cjson.encode(s))
+local function patch_section(id, raw_section, patch_json)
+  local s = cjson.decode(raw_section)
+  local p = cjson.decode(patch_json)
+  local was_completed = s.status == 'completed'
+  local old_tokens = s.tokens_used or 0
+  local old_ms = s.duration_ms or 0
+  s.status = p.status
+  s.updated_at = p.updated_at
+  if p.content_html ~= nil then s.content_html = p.content_html end
+  if p.tokens_used ~= nil then s.tokens_used = p.tokens_used end
+  if p.duration_ms ~= nil then s.duration_ms = p.duration_ms end
+  if p.error_message ~= nil then s.error_message = p.error_message
+  elseif p.status ~= 'error' then s.error_message = nil end
+  local is_completed = s.status == 'completed'
+  if was_completed ~= is_completed then
+    if is_completed then
+      redis.call('HINCRBY', KEYS[1], 'completed_sections', 1)
+      redis.call('HINCRBYFLOAT', KEYS[1], 'completed_ms', s.duration_ms or 0)
+      redis.call('HINCRBYFLOAT', KEYS[1], 'total_tokens', s.tokens_used or 0)
+    else
+      redis.call('HINCRBY', KEYS[1], 'completed_sections', -1)
+      redis.call('HINCRBYFLOAT', KEYS[1], 'completed_ms', -old_ms)
+      redis.call('HINCRBYFLOAT', KEYS[1], 'total_tokens', -old_tokens)
+    end
+  end
+  redis.call('HSET', KEYS[2], id, cjson.encode(s))
+end
+patch_section(ARGV[5], raw, ARGV[6])
 push_log(ARGV[8])
+if next_raw and redis.call('HGET', KEYS[1], 'status') == 'generating' then
+  -- Read again: the first patch may have been to the same section.
+  patch_section(ARGV[10], redis.call('HGET', KEYS[2], ARGV[10]), ARGV[11])
+  push_log(ARGV[12])
+end
 if ARGV[9] ~= '' then redis.call('PEXPIRE', KEYS[6], ARGV[9]) end
 return commit('section')
 `);
