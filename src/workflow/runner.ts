@@ -364,16 +364,20 @@ export class GenerationRunner {
         duration_ms: finished - began,
       };
       // The section after it starts in the same write, if the workflow is still generating then: one version,
-      // one change message and one Redis script per section boundary where there were two, and polls find a
-      // new version half as often (see the README's change log).
+      // one change message and one Redis script per section boundary where there were two (README change log).
+      const changes: [Section, SectionPatch][] = [[next, donePatch]];
       const following: Section | undefined = current.sections.find((s: Section) => s.status !== 'completed' && s.section_id !== next.section_id);
-      const then = following && { sectionId: following.section_id, patch: startOf(finished), log: startLog(following) };
+      let then: SectionWriteOptions['next'];
+      if (following) {
+        then = { sectionId: following.section_id, patch: startOf(finished), log: startLog(following) };
+        changes.push([following, then.patch]);
+      }
       const stored = await this.writeSection(threadId, next, lease, signal, donePatch,
         logEntry('success', `Completed section: ${next.section_name} (${tokens} tokens)`, AGENT), then);
       if (stored === aborted) return exitReason();
       if (!stored) return 'lease-lost';
-      if (following && then) startedNext = { sectionId: following.section_id, began: finished };
-      wf = writing && advance(writing, following && then ? [[next, donePatch], [following, then.patch]] : [[next, donePatch]], stored);
+      if (then) startedNext = { sectionId: then.sectionId, began: finished };
+      wf = writing && advance(writing, changes, stored);
     }
   }
 
