@@ -10,14 +10,14 @@ export interface CachedParts {
   version: number;
   /** JSON text up to and including `"sections":[`. */
   lead: string;
-  /** Each section's JSON; with `sectionBytes`, their UTF-8 length and the commas between them. */
+  /** Each section's JSON. */
   sections: readonly string[];
-  sectionBytes: number;
   /** JSON text from the end of the sections to `"metadata":` included. */
   mid: string;
-  /** Each of the last log lines' JSON, and their UTF-8 length with the commas between them. */
+  /** Each of the last log lines' JSON. */
   logs: readonly string[];
-  logBytes: number;
+  /** UTF-8 length of the whole body but the metadata object: what each poll adds to the metadata's. */
+  bytes: number;
   /** The last full body assembled from these parts, with the metadata key it was built for. */
   last: { key: string; body: Buffer } | null;
 }
@@ -75,14 +75,14 @@ export class PreviewService {
     this.now = options.now ?? (() => Date.now());
     this.cache = new LRUCache<string, CachedParts>({
       maxSize: options.maxCacheBytes ?? 64 * 1024 * 1024,
-      sizeCalculation: (p) => p.lead.length + p.mid.length + p.sectionBytes + p.logBytes + (p.last?.body.length ?? 0) + 64,
+      sizeCalculation: (p) => p.bytes + (p.last?.body.length ?? 0) + 64,
     });
     // The objects are the store's own; the JSON is what the next poll would build again anyway.
     // Bounded by size: an entry also keeps the objects it was built from until it is evicted or replaced.
     this.pieces = options.reusePieces
       ? new LRUCache<string, Pieces>({
           maxSize: options.maxPiecesBytes ?? 64 * 1024 * 1024,
-          sizeCalculation: (p) => listBytes(p.sectionBytes) + listBytes(p.logBytes) + (p.parts ? p.parts.lead.length + p.parts.mid.length : 0) + 64,
+          sizeCalculation: (p) => (p.parts?.bytes ?? listBytes(p.sectionBytes) + listBytes(p.logBytes)) + 64,
         })
       : null;
   }
@@ -94,8 +94,8 @@ export class PreviewService {
     const now = this.now();
     // One read answers the head, and the whole workflow only when its version moved past the parts last
     // serialized: on Redis one round trip where a head read and then a full read were two. The head alone
-    // finds the parts current at about two polls in five in bench scenario 4 (a section's two writes every
-    // 2–5 s, a poll every 2 s), and at nearly every poll of a writer that takes longer than the poll interval.
+    // finds the parts current at about two polls in five in bench scenario 4 (one change per section boundary
+    // every 2–5 s, a poll every 2 s), and at nearly every poll of a writer slower than the poll interval.
     const kept = this.pieces?.get(threadId);
     const parts = kept?.parts ?? this.cache.get(threadId);
     const read = await this.store.getIfChanged(threadId, parts?.version ?? -1, { logLimit: PREVIEW_LOG_LIMIT });
@@ -170,9 +170,7 @@ const COMMA = 0x2c;
  */
 export function assembleBody(parts: CachedParts, metadata: object): Buffer {
   const meta = JSON.stringify(metadata);
-  const total =
-    Buffer.byteLength(parts.lead) + parts.sectionBytes + Buffer.byteLength(parts.mid) + Buffer.byteLength(meta) +
-    LOGS_KEY.length + parts.logBytes + END.length;
+  const total = parts.bytes + Buffer.byteLength(meta);
   const body = Buffer.allocUnsafe(total);
   let at = body.write(parts.lead, 0);
   at = writeList(body, at, parts.sections);
@@ -204,14 +202,17 @@ const listBytes = (bytes: readonly number[]) => bytes.reduce((n, b) => n + b, Ma
 export function serializeParts(wf: Workflow, pieces: Pieces = freshPieces(wf)): CachedParts {
   const scalars = JSON.stringify(previewScalars(wf));
   const exhibits = JSON.stringify(wf.exhibits.map(exhibitView));
+  const lead = `${scalars.slice(0, -1)},"sections":[`;
+  const mid = `],"exhibits":${exhibits},"metadata":`;
   return {
     version: wf.version,
-    lead: `${scalars.slice(0, -1)},"sections":[`,
+    lead,
     sections: pieces.sectionJson,
-    sectionBytes: listBytes(pieces.sectionBytes),
-    mid: `],"exhibits":${exhibits},"metadata":`,
+    mid,
     logs: pieces.logJson,
-    logBytes: listBytes(pieces.logBytes),
+    bytes:
+      utf8Length(lead) + listBytes(pieces.sectionBytes) + utf8Length(mid) +
+      LOGS_KEY.length + listBytes(pieces.logBytes) + END.length,
     last: null,
   };
 }

@@ -35,7 +35,8 @@ interface Budget {
  * README's change log).
  */
 export function rateLimits(config: Config, guards: Guards, metrics: Metrics, logger: Logger): RequestHandler | null {
-  const windowMs = config.rateLimitWindowSeconds * 1000;
+  const windowSeconds = config.rateLimitWindowSeconds;
+  const windowMs = windowSeconds * 1000;
   const budgets: Partial<Record<Limited, Budget>> = {};
   for (const [kind, limit] of [['mutating', config.rateLimitMutatingMax], ['read', config.rateLimitReadMax]] as const) {
     if (limit === 0) continue;
@@ -44,7 +45,7 @@ export function rateLimits(config: Config, guards: Guards, metrics: Metrics, log
     Promise.resolve(store.init?.({ windowMs } as Options)).catch((err: unknown) =>
       logger.error({ err, limit: kind }, 'rate limit store failed to initialise'),
     );
-    budgets[kind] = { kind, limit, store, policy: `${limit};w=${Math.ceil(windowMs / 1000)}`, limitText: String(limit) };
+    budgets[kind] = { kind, limit, store, policy: `${limit};w=${windowSeconds}`, limitText: String(limit) };
   }
   if (!budgets.mutating && !budgets.read) return null;
   logger.debug({ mutating: config.rateLimitMutatingMax, read: config.rateLimitReadMax }, 'rate limits on');
@@ -60,9 +61,7 @@ export function rateLimits(config: Config, guards: Guards, metrics: Metrics, log
       logger.error({ err, limit: budget.kind }, 'rate limit store failed; request let through');
       return next();
     }
-    const resetSeconds = resetTime
-      ? Math.max(0, Math.ceil((resetTime.getTime() - Date.now()) / 1000))
-      : Math.ceil(windowMs / 1000);
+    const resetSeconds = resetTime ? Math.max(0, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : windowSeconds;
     if (!res.headersSent) {
       res.setHeader('RateLimit-Policy', budget.policy);
       res.setHeader('RateLimit-Limit', budget.limitText);

@@ -87,11 +87,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('GET', KEYS[6]) ~= ARGV[7] then return 0 end
 local raw = redis.call('HGET', KEYS[2], ARGV[5])
 if not raw then return 0 end
-local next_raw = nil
-if ARGV[10] ~= '' then
-  next_raw = redis.call('HGET', KEYS[2], ARGV[10])
-  if not next_raw then return 0 end
-end
+if ARGV[10] ~= '' and redis.call('HEXISTS', KEYS[2], ARGV[10]) == 0 then return 0 end
 local function patch_section(id, raw_section, patch_json)
   local s = cjson.decode(raw_section)
   local p = cjson.decode(patch_json)
@@ -121,8 +117,8 @@ local function patch_section(id, raw_section, patch_json)
 end
 patch_section(ARGV[5], raw, ARGV[6])
 push_log(ARGV[8])
-if next_raw and redis.call('HGET', KEYS[1], 'status') == 'generating' then
-  -- Read again: the first patch may have been to the same section.
+if ARGV[10] ~= '' and redis.call('HGET', KEYS[1], 'status') == 'generating' then
+  -- Read now, after the first patch (which may have been to the same section).
   patch_section(ARGV[10], redis.call('HGET', KEYS[2], ARGV[10]), ARGV[11])
   push_log(ARGV[12])
 end
