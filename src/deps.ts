@@ -9,7 +9,6 @@ import { instrumentStore } from './metrics/instrument-store.js';
 import { Metrics } from './metrics/metrics.js';
 import { PdfService } from './pdf/pdf-service.js';
 import { createStore } from './store/create-store.js';
-import { MemoryWorkflowStore } from './store/memory-store.js';
 import type { WorkflowStore } from './store/workflow-store.js';
 import { DefaultSectionWriter } from './workflow/default-writer.js';
 import { PreviewService } from './workflow/preview.js';
@@ -45,9 +44,8 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     costPer1kTokens: config.costPer1kTokens,
     expectedSectionMs: (config.sectionDelayMinMs + config.sectionDelayMaxMs) / 2,
   };
-  // Pieces are reused by object identity, which only the memory store's reads keep (Redis parses afresh,
-  // so kept pieces would never match). Decided by the store in use, which a caller may have given.
-  const preview = new PreviewService(store, metadataSettings, { reusePieces: rawStore instanceof MemoryWorkflowStore });
+  // Pieces are reused by object identity: both stores hand out the same frozen part objects until they change.
+  const preview = new PreviewService(store, metadataSettings, { reusePieces: true });
   const events = new EventHub({ store, logger, metadata: metadataSettings });
   const exhibits = new ExhibitService({ config, store, logger });
   const pdf = new PdfService({ config, store, logger });

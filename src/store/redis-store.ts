@@ -3,6 +3,7 @@ import type { Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../work
 import { decodeHead, encodeHead } from './redis/codec.js';
 import { isClusterNode, openClient, waitUntilReady, watchConnection, type RedisClient } from './redis/connection.js';
 import { guarded } from './redis/errors.js';
+import { PartsInterner } from './redis/interner.js';
 import { KeySpace } from './redis/keys.js';
 import { initialHead } from './state-rules.js';
 import {
@@ -61,6 +62,8 @@ export class RedisWorkflowStore implements WorkflowStore {
   /** Settles when the change channel's current subscription is confirmed; null while nobody listens. */
   private changesSubscribed: Promise<unknown> | null = null;
   private closing: Promise<void> | null = null;
+  /** Parts of each workflow as last read, by their JSON: unchanged ones are handed out as the same objects. */
+  private readonly interner = new PartsInterner();
 
   private constructor(
     private readonly redis: RedisClient,
@@ -138,7 +141,7 @@ export class RedisWorkflowStore implements WorkflowStore {
     const [, sectionJson = [], exhibitPairs = [], order = [], logJson = []] = reply;
     const exhibitMap: Record<string, string> = {};
     for (let i = 0; i + 1 < exhibitPairs.length; i += 2) exhibitMap[exhibitPairs[i]!] = exhibitPairs[i + 1]!;
-    const workflow = workflowFrom(head, sectionJson, exhibitMap, order, logJson);
+    const workflow = workflowFrom(head, sectionJson, exhibitMap, order, logJson, this.interner.read(threadId));
     return { head: workflow, workflow };
   }
 
@@ -194,6 +197,7 @@ export class RedisWorkflowStore implements WorkflowStore {
 
   async delete(threadId: string): Promise<boolean> {
     const deleted = (await this.write(delete6, threadId, [])) === 1;
+    this.interner.forget(threadId);
     // The index lives in another slot; a failure here only leaves an entry listActive prunes later.
     await this.redis.zrem(this.keys.active, threadId).catch(() => undefined);
     await this.redis.srem(this.keys.generating, threadId).catch(() => undefined);
@@ -404,17 +408,19 @@ export class RedisWorkflowStore implements WorkflowStore {
   }
 }
 
-/** A workflow from its head and the JSON of its parts as Redis holds them. */
+/** A workflow from its head and the JSON of its parts as Redis holds them; parts seen before are reused. */
 function workflowFrom(
   head: WorkflowHead,
   sectionJson: string[],
   exhibitMap: Record<string, string>,
   order: string[],
   logJson: string[],
+  interned: ReturnType<PartsInterner['read']>,
 ): Workflow {
-  const sections = sectionJson.map((s) => JSON.parse(s) as Section).sort((a, b) => a.section_order - b.section_order);
-  const exhibits = order.flatMap((id) => (exhibitMap[id] ? [JSON.parse(exhibitMap[id]) as Exhibit] : []));
-  const logs = logJson.map((l) => JSON.parse(l) as LogEntry);
+  const sections = sectionJson.map((s) => interned.part<Section>(s)).sort((a, b) => a.section_order - b.section_order);
+  const exhibits = order.flatMap((id) => (exhibitMap[id] ? [interned.part<Exhibit>(exhibitMap[id])] : []));
+  const logs = logJson.map((l) => interned.part<LogEntry>(l));
+  interned.done();
   // Object.assign, not spread: see state-rules.ts.
   return Object.assign(head, { sections, exhibits, logs });
 }

@@ -23,9 +23,9 @@ export interface CachedParts {
 }
 
 /**
- * A generating workflow's sections and log lines as last serialized, by object: the memory store hands out
- * the same frozen objects until they change, so the next poll serializes only what changed (one section,
- * two log lines) instead of the whole document.
+ * A generating workflow's sections and log lines as last serialized, by object: the stores hand out the
+ * same frozen objects until they change (the Redis store by their text, `PartsInterner`), so the next poll
+ * serializes only what changed (one section, two log lines) instead of the whole document.
  */
 export interface Pieces {
   sections: readonly Section[];
@@ -63,8 +63,8 @@ export class PreviewService {
     options: {
       maxCacheBytes?: number;
       /**
-       * Keep a generating workflow's serialized pieces for the next poll. Only for a store whose reads hand
-       * out the same objects until they change (the memory store); off by default.
+       * Keep a generating workflow's serialized pieces for the next poll. For a store whose reads hand out
+       * the same objects until they change (both stores do); off by default.
        */
       reusePieces?: boolean;
       /** Bound of those pieces, in characters of JSON; default 64 Mi. */
