@@ -8,7 +8,7 @@ import type { Metrics } from './metrics/metrics.js';
 import type { PdfService } from './pdf/pdf-service.js';
 import type { WorkflowStore } from './store/workflow-store.js';
 import type { PreviewService } from './workflow/preview.js';
-import type { GenerationRunner } from './workflow/runner.js';
+import type { GenerationLoops } from './workflow/generation-loops.js';
 import type { HtmlSanitizer } from './workflow/sanitizer.js';
 import type { WorkflowService } from './workflow/service.js';
 
@@ -17,7 +17,8 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   store: WorkflowStore;
-  runner: GenerationRunner;
+  /** The generation loops: on this thread, or on a generation thread (`GENERATION_THREAD`). */
+  runner: GenerationLoops;
   /** Cleans writer output off the main thread; closed after the runner. */
   sanitizer: HtmlSanitizer;
   service: WorkflowService;

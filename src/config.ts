@@ -37,10 +37,15 @@ const ConfigSchema = z
     RATE_LIMIT_MUTATING_MAX: nonNegativeInt.default(600),
     RATE_LIMIT_READ_MAX: nonNegativeInt.default(1200),
     IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
+    GENERATION_THREAD: z.enum(['auto', 'main', 'worker']).default('auto'),
   })
   .refine((c) => c.SECTION_DELAY_MIN_MS <= c.SECTION_DELAY_MAX_MS, {
     path: ['SECTION_DELAY_MIN_MS'],
     message: 'must not be greater than SECTION_DELAY_MAX_MS',
+  })
+  .refine((c) => c.GENERATION_THREAD !== 'worker' || c.REDIS_URL !== undefined, {
+    path: ['GENERATION_THREAD'],
+    message: "'worker' needs REDIS_URL (the in-memory store lives on the main thread)",
   });
 
 type Env = z.infer<typeof ConfigSchema>;
@@ -76,6 +81,12 @@ export interface Config {
   /** Per user (or IP) and window on the reading `/api` endpoints (preview, events, files); 0: off. */
   rateLimitReadMax: number;
   idempotencyTtlSeconds: number;
+  /**
+   * Where the generation loops run. `worker`: a thread of their own with its own Redis connection, so the
+   * main thread answers requests only (Redis store only). `main`: beside the requests. `auto`: `worker`
+   * with Redis, `main` with the in-memory store.
+   */
+  generationThread: 'main' | 'worker';
 }
 
 export class ConfigError extends Error {
@@ -136,5 +147,6 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
     rateLimitMutatingMax: e.RATE_LIMIT_MUTATING_MAX,
     rateLimitReadMax: e.RATE_LIMIT_READ_MAX,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    generationThread: e.GENERATION_THREAD === 'auto' ? (e.REDIS_URL ? 'worker' : 'main') : e.GENERATION_THREAD,
   };
 }

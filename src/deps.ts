@@ -12,6 +12,8 @@ import { createStore } from './store/create-store.js';
 import type { WorkflowStore } from './store/workflow-store.js';
 import { DefaultSectionWriter } from './workflow/default-writer.js';
 import { PreviewService } from './workflow/preview.js';
+import type { GenerationLoops } from './workflow/generation-loops.js';
+import { GenerationThread } from './workflow/generation-thread.js';
 import { GenerationRunner } from './workflow/runner.js';
 import { WorkerSanitizer } from './workflow/sanitizer.js';
 import type { SectionWriter } from './workflow/section-writer.js';
@@ -31,14 +33,18 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     overrides.writer ??
     new DefaultSectionWriter({ delayMinMs: config.sectionDelayMinMs, delayMaxMs: config.sectionDelayMaxMs });
   const sanitizer = new WorkerSanitizer();
-  const runner = new GenerationRunner({
-    store,
-    writer,
-    sanitizer,
-    logger,
-    leaseTtlMs: config.leaseTtlMs,
-    recoveryIntervalMs: config.recoveryIntervalMs,
-  });
+  // A writer or store given by the caller lives on this thread, so its loops do too.
+  const runner: GenerationLoops =
+    config.generationThread === 'worker' && !overrides.writer && !overrides.store
+      ? new GenerationThread({ config, logger, metrics })
+      : new GenerationRunner({
+          store,
+          writer,
+          sanitizer,
+          logger,
+          leaseTtlMs: config.leaseTtlMs,
+          recoveryIntervalMs: config.recoveryIntervalMs,
+        });
   const service = new WorkflowService(store, runner);
   const metadataSettings = {
     costPer1kTokens: config.costPer1kTokens,

@@ -1,6 +1,6 @@
 import type { SectionPatch, WorkflowStore } from '../store/workflow-store.js';
 import type { Exhibit } from '../workflow/types.js';
-import type { Metrics } from './metrics.js';
+import type { StoreMetrics } from './store-metrics.js';
 
 /**
  * Wraps a store so that the writes this process makes feed the metrics: sections written and their time
@@ -8,7 +8,7 @@ import type { Metrics } from './metrics.js';
  * (the transition to `completed`), accepted upload bytes, and every failed store call. Behaviour is
  * otherwise unchanged: results and errors pass through, and any other property reaches the real store.
  */
-export function instrumentStore(store: WorkflowStore, metrics: Metrics): WorkflowStore {
+export function instrumentStore(store: WorkflowStore, metrics: StoreMetrics): WorkflowStore {
   const observe = (method: string, args: unknown[], result: unknown) => {
     if (method === 'updateSection' && result) {
       const patch = args[2] as SectionPatch;

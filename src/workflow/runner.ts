@@ -5,6 +5,7 @@ import { applySectionPatch, workflowOf } from '../store/state-rules.js';
 import type { SectionPatch, SectionWriteOptions, WorkflowStore } from '../store/workflow-store.js';
 import { flat } from '../store/flat.js';
 import { logEntry } from './logs.js';
+import type { GenerationLoops } from './generation-loops.js';
 import type { HtmlSanitizer } from './sanitizer.js';
 import type { SectionWriter } from './section-writer.js';
 import { sleep } from './sleep.js';
@@ -25,6 +26,8 @@ export interface RunnerOptions {
   /** Backoff bounds while the store is unavailable. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Told when a loop starts (`true`) and when it has ended (`false`): a generation thread reports them. */
+  onLoop?: (threadId: string, running: boolean) => void;
 }
 
 type ExitReason = 'not-generating' | 'leased-elsewhere' | 'lease-lost' | 'aborted' | 'failed';
@@ -57,7 +60,7 @@ const AGENT = 'SectionWriter';
  * longer `generating`; it checks the status after every section, so a pause made anywhere takes effect at
  * the next section boundary.
  */
-export class GenerationRunner {
+export class GenerationRunner implements GenerationLoops {
   private readonly loops = new Map<string, Loop>();
   private readonly store: WorkflowStore;
   private readonly log: Logger;
@@ -107,11 +110,13 @@ export class GenerationRunner {
       })
       .then((reason) => {
         this.loops.delete(threadId);
+        this.options.onLoop?.(threadId, false);
         if (this.loops.size === 0) this.stopRenewer();
         // A resume can land between the loop's last status read and its exit; look once more.
         if (reason === 'not-generating') this.recheck(threadId);
       });
     this.loops.set(threadId, loop);
+    this.options.onLoop?.(threadId, true);
     this.renewer ??= setInterval(() => this.renewLeases(), this.renewTick).unref();
   }
 

@@ -4,7 +4,7 @@ import type { WorkflowStore } from '../store/workflow-store.js';
 import { initialSections } from './document-types.js';
 import { flat } from '../store/flat.js';
 import { logEntry } from './logs.js';
-import type { GenerationRunner } from './runner.js';
+import type { GenerationLoops } from './generation-loops.js';
 import type { CaseFacts, DocumentType, WorkflowHead, WorkflowStatus } from './types.js';
 
 export interface StartRequest {
@@ -27,7 +27,7 @@ export class WorkflowService {
 
   constructor(
     private readonly store: WorkflowStore,
-    private readonly runner: GenerationRunner,
+    private readonly runner: GenerationLoops,
   ) {}
 
   onDelete(hook: DeleteHook): void {

@@ -4,6 +4,7 @@ import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { GatedWriter } from '../helpers/writers.js';
 import { StoreUnavailableError } from '../../src/errors.js';
 import { logEntry } from '../../src/workflow/logs.js';
+import type { GenerationRunner } from '../../src/workflow/runner.js';
 
 let t: TestApp;
 afterEach(async () => {
@@ -190,7 +191,7 @@ describe('recovery', () => {
     await waitFor(() => writer.pending.length === 1);
     await t.deps.runner.stop(id);
     expect(t.deps.runner.isRunning(id)).toBe(false);
-    await t.deps.runner.recover();
+    await (t.deps.runner as GenerationRunner).recover();
     expect(t.deps.runner.isRunning(id)).toBe(true);
     while ((await head(id))?.status !== 'completed') {
       writer.release();
@@ -209,7 +210,7 @@ describe('recovery', () => {
     }
     await waitFor(async () => (await Promise.all(ids.map(head))).every((h) => h?.status === 'completed'));
     const reads = vi.spyOn(t.deps.store, 'getHead');
-    await t.deps.runner.recover();
+    await (t.deps.runner as GenerationRunner).recover();
     const readIds = reads.mock.calls.map(([id]) => id);
     for (const id of ids) expect(readIds).not.toContain(id);
     reads.mockRestore();
@@ -225,13 +226,13 @@ describe('recovery', () => {
     expect(await t.deps.store.acquireLease(id, 'another-process', 60_000)).toBe(true);
     const reads = vi.spyOn(t.deps.store, 'getHead');
     const acquires = vi.spyOn(t.deps.store, 'acquireLease');
-    await t.deps.runner.recover();
+    await (t.deps.runner as GenerationRunner).recover();
     expect(t.deps.runner.isRunning(id)).toBe(false);
     expect(reads).not.toHaveBeenCalled();
     expect(acquires).not.toHaveBeenCalled();
 
     await t.deps.store.releaseLease(id, 'another-process');
-    await t.deps.runner.recover();
+    await (t.deps.runner as GenerationRunner).recover();
     await waitFor(() => writer.pending.length === 1 && writer.calls.length === 2);
     expect(t.deps.runner.isRunning(id)).toBe(true);
   });
@@ -241,7 +242,7 @@ describe('recovery', () => {
     const id = await startWith(writer);
     await waitFor(() => writer.pending.length === 1);
     const listed = vi.spyOn(t.deps.store, 'listGenerating');
-    await t.deps.runner.recover();
+    await (t.deps.runner as GenerationRunner).recover();
     const skip = listed.mock.calls[0]?.[0]?.skip;
     expect(skip?.(id)).toBe(true);
     expect(skip?.('00000000-0000-4000-8000-000000000000')).toBe(false);

@@ -1,0 +1,17 @@
+/**
+ * What the rest of the service asks of the generation loops, wherever they run: on the main thread
+ * (`GenerationRunner`) or on a thread of their own (`GenerationThread`, Redis store only).
+ */
+export interface GenerationLoops {
+  /** Loops running now (on a generation thread: as it last reported, a turn of its event loop behind). */
+  readonly activeLoops: number;
+  isRunning(threadId: string): boolean;
+  /** Starts a loop for the workflow unless one runs already; the loop itself checks status and lease. */
+  ensureRunning(threadId: string): void;
+  /** Aborts the workflow's loop (deletion) and resolves once it has ended. */
+  stop(threadId: string): Promise<void>;
+  /** Crash takeover: a sweep now and every recovery interval, and at once when a lease is released. */
+  startRecovery(): void;
+  /** Stops every loop at its current point, releasing the leases; runs once. */
+  close(): Promise<void>;
+}

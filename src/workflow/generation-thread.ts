@@ -1,0 +1,176 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { replayMetrics, type MetricCall, type StoreMetrics } from '../metrics/store-metrics.js';
+import type { GenerationLoops } from './generation-loops.js';
+
+/** Main thread → generation thread. */
+export type ToThread =
+  | { t: 'ensure'; threadId: string }
+  | { t: 'stop'; threadId: string; req: number }
+  | { t: 'recover' }
+  | { t: 'close' };
+
+/** Generation thread → main thread. */
+export type FromThread =
+  | { t: 'ready' }
+  | { t: 'report'; started: string[]; ended: string[]; metrics: MetricCall[] }
+  | { t: 'stopped'; req: number }
+  | { t: 'closed' };
+
+export interface GenerationThreadOptions {
+  config: Config;
+  logger: Logger;
+  /** The app's metrics: the thread's section and store metrics are replayed into them. */
+  metrics: StoreMetrics;
+  /** First wait before a thread that died is started again; doubles up to 30 s while it keeps dying. */
+  restartDelayMs?: number;
+}
+
+const MAX_RESTART_DELAY_MS = 30_000;
+
+/**
+ * Compiled, the thread runs dist/…/generation-worker.js. From source (tsx, the tests) it runs the .ts file
+ * through tsx's loader, registered inside the thread: Node 20 applies neither the parent's loader nor an
+ * `--import` in a worker's execArgv to a worker.
+ */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const BOOT_FROM_SOURCE = `
+const { workerData } = require('node:worker_threads');
+import(workerData.loader).then((tsx) => { tsx.register(); return import(workerData.entry); });
+`;
+const tsxLoader = () => import.meta.resolve('tsx/esm/api');
+
+/**
+ * Runs the generation loops on a worker thread of their own (Redis store only): that thread has its own
+ * store connection, writer, timers and heap, so the main thread only answers requests, and the young-
+ * generation collections the loops' objects cause stop only the loops. The two threads share nothing but
+ * small messages: which workflow to run or stop, and back which loops started and ended and the metric
+ * calls to count. Both sides reach the same Redis, so this is the multi-process contract inside one
+ * process: leases, pause at the next section boundary, takeover of a dead thread's workflows by the
+ * recovery sweep once its leases expire. A thread that dies is started again (after 1 s, doubling to 30 s
+ * while it keeps dying); requests carry on meanwhile. The thread starts on first use.
+ */
+export class GenerationThread implements GenerationLoops {
+  private worker: Worker | null = null;
+  private readonly running = new Set<string>();
+  private readonly stops = new Map<number, () => void>();
+  private nextReq = 0;
+  private recovering = false;
+  /** Messages for a thread being started again. */
+  private readonly queued: ToThread[] = [];
+  private restartTimer: NodeJS.Timeout | null = null;
+  private readonly firstRestartDelay: number;
+  private restartDelay: number;
+  private closing: Promise<void> | null = null;
+  private readonly log: Logger;
+
+  constructor(private readonly options: GenerationThreadOptions) {
+    this.log = options.logger.child({ component: 'generation-thread' });
+    this.firstRestartDelay = this.restartDelay = options.restartDelayMs ?? 1000;
+  }
+
+  get activeLoops(): number {
+    return this.running.size;
+  }
+
+  isRunning(threadId: string): boolean {
+    return this.running.has(threadId);
+  }
+
+  ensureRunning(threadId: string): void {
+    this.post({ t: 'ensure', threadId });
+  }
+
+  stop(threadId: string): Promise<void> {
+    if (!this.worker && !this.restartTimer) return Promise.resolve();
+    const req = this.nextReq++;
+    return new Promise((resolve) => {
+      this.stops.set(req, resolve);
+      this.post({ t: 'stop', threadId, req });
+    });
+  }
+
+  startRecovery(): void {
+    if (this.recovering) return;
+    this.recovering = true;
+    this.post({ t: 'recover' });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private post(message: ToThread): void {
+    if (this.closing) return;
+    if (this.restartTimer) this.queued.push(message);
+    else (this.worker ?? this.start()).postMessage(message);
+  }
+
+  private start(): Worker {
+    const entry = new URL(`./generation-worker.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url);
+    const workerData = { config: this.options.config, entry: entry.href, loader: FROM_SOURCE ? tsxLoader() : null };
+    const worker = FROM_SOURCE ? new Worker(BOOT_FROM_SOURCE, { eval: true, workerData }) : new Worker(entry, { workerData });
+    // The HTTP server keeps the process alive; a test that forgets to close does not hang on the thread.
+    worker.unref();
+    worker.on('message', (message: FromThread) => this.receive(message));
+    worker.on('error', (err) => this.log.error({ err }, 'generation thread failed'));
+    worker.on('exit', (code) => this.exited(worker, code));
+    this.worker = worker;
+    if (this.recovering) worker.postMessage({ t: 'recover' } satisfies ToThread);
+    return worker;
+  }
+
+  private receive(message: FromThread): void {
+    switch (message.t) {
+      case 'ready':
+        this.restartDelay = this.firstRestartDelay;
+        break;
+      case 'report':
+        for (const id of message.started) this.running.add(id);
+        for (const id of message.ended) this.running.delete(id);
+        replayMetrics(this.options.metrics, message.metrics);
+        break;
+      case 'stopped':
+        this.stops.get(message.req)?.();
+        this.stops.delete(message.req);
+        break;
+      case 'closed':
+        break;
+    }
+  }
+
+  /** A thread that ends without being closed died: its loops are gone; start another. */
+  private exited(worker: Worker, code: number): void {
+    if (this.worker !== worker) return;
+    this.worker = null;
+    this.running.clear();
+    for (const resolve of this.stops.values()) resolve();
+    this.stops.clear();
+    if (this.closing) return;
+    this.log.error({ code, restartInMs: this.restartDelay }, 'generation thread exited; starting another');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      const worker = this.start();
+      for (const message of this.queued.splice(0)) worker.postMessage(message);
+    }, this.restartDelay);
+    this.restartTimer.unref();
+    this.restartDelay = Math.min(this.restartDelay * 2, MAX_RESTART_DELAY_MS);
+  }
+
+  private async shutDown(): Promise<void> {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    const closed = new Promise<void>((resolve) => {
+      worker.on('message', (m: FromThread) => m.t === 'closed' && resolve());
+    });
+    worker.postMessage({ t: 'close' } satisfies ToThread);
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.options.config.shutdownTimeoutMs).unref());
+    await Promise.race([closed, exited, timeout]);
+    await worker.terminate();
+  }
+}

@@ -1,0 +1,84 @@
+// The generation thread (`GenerationThread`): the loops, their writer and their own Redis connection, away
+// from the thread that answers requests. It talks to the main thread only in the messages below.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from '../config.js';
+import { createLogger } from '../logger.js';
+import { instrumentStore } from '../metrics/instrument-store.js';
+import { RecordedMetrics } from '../metrics/store-metrics.js';
+import { createStore } from '../store/create-store.js';
+import { DefaultSectionWriter } from './default-writer.js';
+import type { FromThread, ToThread } from './generation-thread.js';
+import { GenerationRunner } from './runner.js';
+import { WorkerSanitizer } from './sanitizer.js';
+
+/** Loop starts and ends and metric calls travel together, at most this often. */
+const REPORT_MS = 50;
+
+const port = parentPort;
+if (!port) throw new Error('generation-worker runs only as a worker thread');
+const { config } = workerData as { config: Config };
+const logger = createLogger(config).child({ thread: 'generation' });
+const send = (message: FromThread) => port.postMessage(message);
+
+const queued: ToThread[] = [];
+let handle: ((message: ToThread) => void) | null = null;
+port.on('message', (message: ToThread) => (handle ? handle(message) : queued.push(message)));
+
+const metrics = new RecordedMetrics();
+const rawStore = await createStore({ ...config, generationThread: 'main' }, logger);
+const store = instrumentStore(rawStore, metrics);
+const sanitizer = new WorkerSanitizer();
+let started: string[] = [];
+let ended: string[] = [];
+const runner = new GenerationRunner({
+  store,
+  writer: new DefaultSectionWriter({ delayMinMs: config.sectionDelayMinMs, delayMaxMs: config.sectionDelayMaxMs }),
+  sanitizer,
+  logger,
+  leaseTtlMs: config.leaseTtlMs,
+  recoveryIntervalMs: config.recoveryIntervalMs,
+  onLoop: (threadId, running) => (running ? started : ended).push(threadId),
+});
+
+function report(): void {
+  const calls = metrics.take();
+  if (started.length === 0 && ended.length === 0 && calls.length === 0) return;
+  send({ t: 'report', started, ended, metrics: calls });
+  started = [];
+  ended = [];
+}
+const reporter = setInterval(report, REPORT_MS);
+
+async function close(): Promise<void> {
+  clearInterval(reporter);
+  await runner.close();
+  report();
+  await sanitizer.close();
+  await store.close();
+  send({ t: 'closed' });
+}
+
+handle = (message) => {
+  switch (message.t) {
+    case 'ensure':
+      runner.ensureRunning(message.threadId);
+      break;
+    case 'stop':
+      void runner.stop(message.threadId).then(() => {
+        report(); // the loop's end arrives before the answer
+        send({ t: 'stopped', req: message.req });
+      });
+      break;
+    case 'recover':
+      runner.startRecovery();
+      break;
+    case 'close':
+      close().catch((err: unknown) => {
+        logger.error({ err }, 'generation thread did not close cleanly');
+        send({ t: 'closed' });
+      });
+      break;
+  }
+};
+for (const message of queued.splice(0)) handle(message);
+send({ t: 'ready' });

@@ -1,0 +1,109 @@
+import request from 'supertest';
+import type { Worker } from 'node:worker_threads';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
+import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
+import { GenerationThread } from '../../src/workflow/generation-thread.js';
+import { GenerationRunner } from '../../src/workflow/runner.js';
+
+noticeIfSkipped(redisAvailable, 'generation thread tests');
+
+/** The metric line's value, or 0 when the line is missing. */
+const metric = (text: string, line: string) => Number(text.split('\n').find((l) => l.startsWith(`${line} `))?.split(' ')[1] ?? 0);
+
+describe.skipIf(!redisAvailable)('generation loops on a thread of their own (Redis store)', () => {
+  let redis: TestRedis;
+  let t: TestApp | null = null;
+
+  const app = async (env: Record<string, string> = {}) => {
+    t = await makeTestApp({
+      env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, SECTION_DELAY_MIN_MS: '30', SECTION_DELAY_MAX_MS: '60', ...env },
+    });
+    return t;
+  };
+  const completedLogs = async (id: string) => {
+    const wf = (await t!.deps.store.get(id))!;
+    return wf.logs.filter((l) => l.message.startsWith('Completed section')).map((l) => l.message);
+  };
+
+  beforeAll(async () => {
+    redis = await useRedis();
+  });
+  afterEach(async () => {
+    await t?.close();
+    t = null;
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+
+  it('is where the loops run with Redis by default, and generates a document to completion', async () => {
+    const { app: http, deps } = await app();
+    expect(deps.runner).toBeInstanceOf(GenerationThread);
+    const started = await request(http).post('/api/generate-petition').send({ case_id: 'thread-1', user_id: 'u' }).expect(200);
+    const id = started.body.thread_id as string;
+    await waitFor(async () => (await request(http).get(`/api/document/preview/${id}`)).body.status === 'completed', { timeoutMs: 15_000 });
+    const preview = (await request(http).get(`/api/document/preview/${id}`)).body;
+    expect(preview.sections.every((s: { status: string; content_html: string }) => s.status === 'completed' && s.content_html.includes('<h2>'))).toBe(true);
+    expect(await completedLogs(id)).toHaveLength(5);
+    // The thread reports its loops' ends: the count settles at zero.
+    await waitFor(() => deps.runner.activeLoops === 0 && !deps.runner.isRunning(id), { timeoutMs: 2000 });
+  });
+
+  it("counts the thread's section writes once in the app's /metrics", async () => {
+    const { app: http } = await app();
+    const id = (await request(http).post('/api/generate-petition').send({ case_id: 'thread-m', user_id: 'u', document_type: 'letter' })).body.thread_id;
+    await waitFor(async () => (await t!.deps.store.getHead(id))?.status === 'completed', { timeoutMs: 15_000 });
+    await waitFor(async () => metric((await request(http).get('/metrics')).text, 'dm_sections_written_total{status="completed"}') === 3, { timeoutMs: 2000 });
+    const text = (await request(http).get('/metrics')).text;
+    expect(metric(text, 'dm_section_generation_seconds_count')).toBe(3);
+    expect(metric(text, 'dm_document_generation_seconds_count{document_type="letter"}')).toBe(1);
+  });
+
+  it('pauses at the next section boundary and resumes with each section written once', async () => {
+    const { app: http } = await app({ SECTION_DELAY_MIN_MS: '150', SECTION_DELAY_MAX_MS: '200' });
+    const id = (await request(http).post('/api/generate-petition').send({ case_id: 'thread-p', user_id: 'u' })).body.thread_id;
+    await waitFor(async () => ((await t!.deps.store.getHead(id))?.completed_sections ?? 0) >= 1, { timeoutMs: 10_000 });
+    await request(http).post(`/api/pause/${id}`).expect(200);
+    await waitFor(() => !t!.deps.runner.isRunning(id), { timeoutMs: 3000 });
+    const atPause = (await t!.deps.store.getHead(id))!.completed_sections;
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await t!.deps.store.getHead(id))!).toMatchObject({ status: 'paused', completed_sections: atPause });
+    await request(http).post(`/api/resume/${id}`).expect(200);
+    await waitFor(async () => (await t!.deps.store.getHead(id))?.status === 'completed', { timeoutMs: 15_000 });
+    const completed = await completedLogs(id);
+    expect(completed).toHaveLength(5);
+    expect(new Set(completed).size).toBe(5);
+  });
+
+  it('stops the loop before a deletion answers: nothing is written after it', async () => {
+    const { app: http } = await app({ SECTION_DELAY_MIN_MS: '100', SECTION_DELAY_MAX_MS: '150' });
+    const id = (await request(http).post('/api/generate-petition').send({ case_id: 'thread-d', user_id: 'u' })).body.thread_id;
+    await waitFor(() => t!.deps.runner.isRunning(id), { timeoutMs: 3000 });
+    await request(http).delete(`/api/document/${id}`).expect(204);
+    expect(t!.deps.runner.isRunning(id)).toBe(false);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await t!.deps.store.getHead(id)).toBeNull();
+    await request(http).get(`/api/document/preview/${id}`).expect(404);
+  });
+
+  it('starts another thread when it dies, and the recovery sweep completes the workflow once the lease expires', async () => {
+    const { app: http, deps } = await app({ SECTION_DELAY_MIN_MS: '200', SECTION_DELAY_MAX_MS: '250', LEASE_TTL_MS: '1000', RECOVERY_INTERVAL_MS: '200' });
+    deps.runner.startRecovery();
+    const id = (await request(http).post('/api/generate-petition').send({ case_id: 'thread-crash', user_id: 'u', document_type: 'letter' })).body.thread_id;
+    await waitFor(() => deps.runner.isRunning(id), { timeoutMs: 3000 });
+    // What an uncaught error or an out-of-memory end of the thread would leave: the thread gone mid-section.
+    await (deps.runner as unknown as { worker: Worker }).worker.terminate();
+    expect(deps.runner.isRunning(id)).toBe(false);
+    await request(http).get(`/api/document/preview/${id}`).expect(200); // requests carry on meanwhile
+    await waitFor(async () => (await deps.store.getHead(id))?.status === 'completed', { timeoutMs: 20_000 });
+    const completed = await completedLogs(id);
+    expect(new Set(completed).size).toBe(3);
+    expect(completed).toHaveLength(3);
+  });
+
+  it('stays on the main thread with GENERATION_THREAD=main', async () => {
+    const { deps } = await app({ GENERATION_THREAD: 'main' });
+    expect(deps.runner).toBeInstanceOf(GenerationRunner);
+  });
+});
