@@ -141,7 +141,7 @@ export class RedisWorkflowStore implements WorkflowStore {
     const [, sectionJson = [], exhibitPairs = [], order = [], logJson = []] = reply;
     const exhibitMap: Record<string, string> = {};
     for (let i = 0; i + 1 < exhibitPairs.length; i += 2) exhibitMap[exhibitPairs[i]!] = exhibitPairs[i + 1]!;
-    const workflow = workflowFrom(head, sectionJson, exhibitMap, order, logJson, this.interner.read(threadId));
+    const workflow = workflowFrom(head, sectionJson, exhibitMap, order, logJson, this.interner);
     return { head: workflow, workflow };
   }
 
@@ -415,12 +415,11 @@ function workflowFrom(
   exhibitMap: Record<string, string>,
   order: string[],
   logJson: string[],
-  interned: ReturnType<PartsInterner['read']>,
+  interner: PartsInterner,
 ): Workflow {
-  const sections = sectionJson.map((s) => interned.part<Section>(s)).sort((a, b) => a.section_order - b.section_order);
-  const exhibits = order.flatMap((id) => (exhibitMap[id] ? [interned.part<Exhibit>(exhibitMap[id])] : []));
-  const logs = logJson.map((l) => interned.part<LogEntry>(l));
-  interned.done();
+  const exhibitJson = order.flatMap((id) => (exhibitMap[id] ? [exhibitMap[id]] : []));
+  const parts = interner.read(head.thread_id, { sections: sectionJson, exhibits: exhibitJson, logs: logJson });
+  const sections = (parts.sections as Section[]).slice().sort((a, b) => a.section_order - b.section_order);
   // Object.assign, not spread: see state-rules.ts.
-  return Object.assign(head, { sections, exhibits, logs });
+  return Object.assign(head, { sections, exhibits: parts.exhibits as Exhibit[], logs: parts.logs as LogEntry[] });
 }
