@@ -1,6 +1,8 @@
 // The service under test, in its own process so its RSS and event-loop delay are its own. It is built
 // exactly as src/server.ts builds it (createDeps + createApp + createHttpServer) and listens on loopback;
 // the parent drives it over IPC for seeding and measurements only — nothing here is reachable over HTTP.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { createApp } from '../../src/app.js';
@@ -133,10 +135,43 @@ async function startMany({ count, batches = 10, spreadMs = 5000 }: { count: numb
   return ids;
 }
 
+/**
+ * BENCH_HEAP_SAMPLE=<file prefix>: from the last `resetEld` (the start of a measured window; an earlier
+ * sample is dropped) for BENCH_HEAP_SAMPLE_SECS (default 20), V8's sampling heap profile of what is still
+ * alive at the end or died in a full collection — what was promoted — written to
+ * `<prefix>-<pid>-<n>.heapprofile` (a debugging aid).
+ */
+let heapSamples = 0;
+let heapSession: Session | null = null;
+function sampleHeap(): void {
+  const prefix = process.env.BENCH_HEAP_SAMPLE;
+  if (!prefix) return;
+  heapSession?.disconnect(); // drops the sample in progress
+  const session = (heapSession = new Session());
+  session.connect();
+  const n = ++heapSamples;
+  void (async () => {
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 16_384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: false,
+    });
+    await sleep(Number(process.env.BENCH_HEAP_SAMPLE_SECS ?? 20) * 1000);
+    if (heapSession !== session) return;
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(`${prefix}-${process.pid}-${n}.heapprofile`, JSON.stringify(profile));
+    session.disconnect();
+    heapSession = null;
+  })().catch(() => undefined);
+}
+
 serveRpc(
   {
     stats: () => ({ ...probe.stats(), activeLoops: deps.runner.activeLoops }),
-    resetEld: () => probe.resetEld(),
+    resetEld: () => {
+      sampleHeap();
+      return probe.resetEld();
+    },
     startPeak: () => probe.startPeak(),
     stopPeak: () => probe.stopPeak(),
     seed,
