@@ -118,7 +118,6 @@ export class GenerationThread implements GenerationLoops {
     worker.on('error', (err) => this.log.error({ err }, 'generation thread failed'));
     worker.on('exit', (code) => this.exited(worker, code));
     this.worker = worker;
-    if (this.recovering) worker.postMessage({ t: 'recover' } satisfies ToThread);
     return worker;
   }
 
@@ -153,6 +152,7 @@ export class GenerationThread implements GenerationLoops {
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       const worker = this.start();
+      if (this.recovering) worker.postMessage({ t: 'recover' } satisfies ToThread);
       for (const message of this.queued.splice(0)) worker.postMessage(message);
     }, this.restartDelay);
     this.restartTimer.unref();

@@ -25,7 +25,7 @@ let handle: ((message: ToThread) => void) | null = null;
 port.on('message', (message: ToThread) => (handle ? handle(message) : queued.push(message)));
 
 const metrics = new RecordedMetrics();
-const rawStore = await createStore({ ...config, generationThread: 'main' }, logger);
+const rawStore = await createStore(config, logger);
 const store = instrumentStore(rawStore, metrics);
 const sanitizer = new WorkerSanitizer();
 let started: string[] = [];
