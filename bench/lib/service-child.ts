@@ -19,6 +19,7 @@ const probe = new Probe();
 const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' });
 const logger = config.logLevel === 'silent' ? pino({ level: 'silent' }) : createLogger(config);
 const deps = await createDeps(config, logger);
+await deps.runner.ready();
 const app = createApp(deps);
 const server = createHttpServer(app).listen(0, '127.0.0.1');
 await new Promise<void>((resolve, reject) => {

@@ -10,6 +10,12 @@ export interface GenerationLoops {
   ensureRunning(threadId: string): void;
   /** Aborts the workflow's loop (deletion) and resolves once it has ended. */
   stop(threadId: string): Promise<void>;
+  /**
+   * Resolves once loops can start without delay (a generation thread has started and connected); rejects
+   * when it cannot start. A server waits for it before listening, so its first recovery sweep and the loops
+   * of its first requests run at once.
+   */
+  ready(): Promise<void>;
   /** Crash takeover: a sweep now and every recovery interval, and at once when a lease is released. */
   startRecovery(): void;
   /** Stops every loop at its current point, releasing the leases; runs once. */

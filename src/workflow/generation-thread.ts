@@ -64,6 +64,10 @@ export class GenerationThread implements GenerationLoops {
   private restartDelay: number;
   private closing: Promise<void> | null = null;
   private readonly log: Logger;
+  /** Waiters for the first thread's 'ready' (`ready()`). */
+  private starting: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | null = null;
+  private started = false;
+  private lastError: Error | null = null;
 
   constructor(private readonly options: GenerationThreadOptions) {
     this.log = options.logger.child({ component: 'generation-thread' });
@@ -76,6 +80,18 @@ export class GenerationThread implements GenerationLoops {
 
   isRunning(threadId: string): boolean {
     return this.running.has(threadId);
+  }
+
+  ready(): Promise<void> {
+    if (this.started) return Promise.resolve();
+    if (!this.starting) {
+      let resolve!: () => void;
+      let reject!: (err: Error) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      this.starting = { promise, resolve, reject };
+      if (!this.worker && !this.restartTimer) this.start();
+    }
+    return this.starting.promise;
   }
 
   ensureRunning(threadId: string): void {
@@ -115,7 +131,10 @@ export class GenerationThread implements GenerationLoops {
     // The HTTP server keeps the process alive; a test that forgets to close does not hang on the thread.
     worker.unref();
     worker.on('message', (message: FromThread) => this.receive(message));
-    worker.on('error', (err) => this.log.error({ err }, 'generation thread failed'));
+    worker.on('error', (err) => {
+      this.lastError = err;
+      this.log.error({ err }, 'generation thread failed');
+    });
     worker.on('exit', (code) => this.exited(worker, code));
     this.worker = worker;
     return worker;
@@ -125,6 +144,9 @@ export class GenerationThread implements GenerationLoops {
     switch (message.t) {
       case 'ready':
         this.restartDelay = this.firstRestartDelay;
+        this.started = true;
+        this.starting?.resolve();
+        this.starting = null;
         break;
       case 'report':
         for (const id of message.started) this.running.add(id);
@@ -147,6 +169,12 @@ export class GenerationThread implements GenerationLoops {
     this.running.clear();
     for (const resolve of this.stops.values()) resolve();
     this.stops.clear();
+    if (!this.started && this.starting) {
+      // It never got going: whoever waits at start hears why (the server then refuses to start).
+      const reason = this.lastError?.message ?? `exit code ${code}`;
+      this.starting.reject(new Error(`the generation thread did not start: ${reason}`));
+      this.starting = null;
+    }
     if (this.closing) return;
     this.log.error({ code, restartInMs: this.restartDelay }, 'generation thread exited; starting another');
     this.restartTimer = setTimeout(() => {

@@ -95,6 +95,11 @@ export class GenerationRunner implements GenerationLoops {
     return this.loops.has(threadId);
   }
 
+  /** Loops on this thread can always start. */
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /**
    * Starts a loop for the workflow unless one already runs here; the loop itself checks status and lease.
    * `waitForLease: false` gives up at once when another process holds the lease (the recovery sweep: a

@@ -102,6 +102,21 @@ describe.skipIf(!redisAvailable)('generation loops on a thread of their own (Red
     expect(completed).toHaveLength(3);
   });
 
+  it('is ready once the thread is up, and says so when the thread ends before it is', async () => {
+    const { deps } = await app();
+    await expect(deps.runner.ready()).resolves.toBeUndefined();
+    await expect(deps.runner.ready()).resolves.toBeUndefined();
+
+    const second = await makeTestApp({ env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix } });
+    try {
+      const ready = second.deps.runner.ready();
+      await (second.deps.runner as unknown as { worker: Worker }).worker.terminate();
+      await expect(ready).rejects.toThrow(/generation thread did not start/);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('stays on the main thread with GENERATION_THREAD=main', async () => {
     const { deps } = await app({ GENERATION_THREAD: 'main' });
     expect(deps.runner).toBeInstanceOf(GenerationRunner);
