@@ -1,5 +1,6 @@
 // The generation thread (`GenerationThread`): the loops, their writer and their own Redis connection, away
 // from the thread that answers requests. It talks to the main thread only in the messages below.
+import { constants, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -13,6 +14,14 @@ import { WorkerSanitizer } from './sanitizer.js';
 
 /** Loop starts and ends and metric calls travel together, at most this often. */
 const REPORT_MS = 50;
+
+// The loops are background work: when the cores are contended, the thread that answers requests goes first.
+// On Linux the nice value is per thread, and this sets this thread's alone (`/proc/self/task/<tid>/stat`).
+try {
+  setPriority(constants.priority.PRIORITY_BELOW_NORMAL);
+} catch {
+  // Not allowed here: the thread runs at the process's priority.
+}
 
 const port = parentPort;
 if (!port) throw new Error('generation-worker runs only as a worker thread');

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import request from 'supertest';
 import type { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +116,20 @@ describe.skipIf(!redisAvailable)('generation loops on a thread of their own (Red
     } finally {
       await second.close();
     }
+  });
+
+  it.skipIf(process.platform !== 'linux')('runs below the priority of the thread that answers requests', async () => {
+    const niceOfThreads = () =>
+      readdirSync('/proc/self/task').map((tid) => {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      });
+    const before = niceOfThreads();
+    const { deps } = await app();
+    await deps.runner.ready();
+    const mainNice = before[0]!; // the first task is the main thread
+    expect(niceOfThreads()[0]).toBe(mainNice);
+    expect(niceOfThreads().filter((n) => n === mainNice + 10).length).toBeGreaterThan(before.filter((n) => n === mainNice + 10).length);
   });
 
   it('stays on the main thread with GENERATION_THREAD=main', async () => {
