@@ -314,16 +314,22 @@ export class GenerationRunner implements GenerationLoops {
     // log line) is the workflow read again: the writer sees new exhibits, and the status check sees a pause.
     let wf: Workflow | null = null;
     // The section the last completing write also started (`next` of that write), and when.
-    let startedNext: { sectionId: string; began: number } | null = null;
+    let startedNext: StartedSection | null = null;
     for (;;) {
       if (!wf) {
         const read = await this.retrying(() => this.store.get(threadId, { logLimit: 0 }), signal);
         if (read === aborted) return exitReason();
         wf = read;
       }
-      if (!wf || wf.status !== 'generating') return 'not-generating';
-
+      if (!wf) return 'not-generating';
       const next: Section | undefined = wf.sections.find((s) => s.status !== 'completed');
+      // The section this loop's last write started (`next` of that write) is being written, even when a pause
+      // landed between that write and this read: it is finished and kept, like any section a pause finds in
+      // progress, and the loop stops after it. (Left in progress, it would be started again on resume.)
+      const last: StartedSection | null = startedNext;
+      const ownStarted = last !== null && next?.status === 'in_progress' && next.section_id === last.sectionId ? last : null;
+      if (wf.status !== 'generating' && !(ownStarted && wf.status === 'paused')) return 'not-generating';
+
       if (!next) {
         const done = await this.retrying(
           () =>
@@ -341,8 +347,8 @@ export class GenerationRunner implements GenerationLoops {
       let began: number;
       // Null when someone else wrote since `wf` was read: the writer gets `wf`, and the workflow is read again.
       let writing: Workflow | null = wf;
-      if (startedNext?.sectionId === next.section_id && next.status === 'in_progress') {
-        began = startedNext.began; // started by the write that completed the section before it
+      if (ownStarted) {
+        began = ownStarted.began; // started by the write that completed the section before it
       } else {
         began = Date.now();
         const startPatch = startOf(began);
@@ -378,7 +384,8 @@ export class GenerationRunner implements GenerationLoops {
       const changes: [Section, SectionPatch][] = [[next, donePatch]];
       const following: Section | undefined = current.sections.find((s: Section) => s.status !== 'completed' && s.section_id !== next.section_id);
       let then: SectionWriteOptions['next'];
-      if (following) {
+      // Not when finishing a section after a pause: the store would not start the next one, and neither may the copy.
+      if (following && current.status === 'generating') {
         then = { sectionId: following.section_id, patch: startOf(finished), log: startLog(following) };
         changes.push([following, then.patch]);
       }
@@ -455,6 +462,12 @@ export class GenerationRunner implements GenerationLoops {
 }
 
 const aborted: unique symbol = Symbol('aborted');
+
+/** A section the loop's last completing write also started, and when. */
+interface StartedSection {
+  sectionId: string;
+  began: number;
+}
 
 const startOf = (at: number): SectionPatch => ({ status: 'in_progress', updated_at: new Date(at).toISOString() });
 const startLog = (section: Section) => logEntry('info', `Generating section: ${section.section_name}`, AGENT);

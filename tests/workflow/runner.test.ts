@@ -84,6 +84,44 @@ describe('pause and resume', () => {
     expect(t.deps.runner.activeLoops).toBe(0);
   });
 
+  it('finishes the section its last write started when a pause lands right after that write, and starts it once', async () => {
+    const writer = new GatedWriter();
+    const id = await startWith(writer);
+    await waitFor(() => writer.pending.length === 1);
+    // Someone else writes during the first section, so the loop reads the workflow again after its next write…
+    await t.deps.store.appendLog(id, logEntry('info', 'Reviewer note'));
+    // …and a pause lands between that write (which also started the next section) and the read.
+    const store = t.deps.store;
+    const original = store.updateSection.bind(store);
+    let paused = false;
+    vi.spyOn(store, 'updateSection').mockImplementation(async (...args) => {
+      const version = await original(...args);
+      if (!paused && args[1] === 'intro' && args[2].status === 'completed') {
+        paused = true;
+        await store.transition(id, { from: ['generating'], to: 'paused', at: Date.now(), log: logEntry('warning', 'Document generation paused by user') });
+      }
+      return version;
+    });
+    writer.release();
+    // The started section is the one being written when the pause arrived: it is finished and kept.
+    await waitFor(() => writer.pending.length === 1);
+    expect(writer.pending).toEqual(['background']);
+    writer.release();
+    await waitFor(async () => (await head(id))?.completed_sections === 2 && !t.deps.runner.isRunning(id));
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await get(id))!.sections.map((s) => s.status)).toEqual(['completed', 'completed', 'pending', 'pending', 'pending']);
+    expect((await head(id))!.status).toBe('paused');
+
+    await request(t.app).post(`/api/resume/${id}`).expect(200);
+    while ((await head(id))?.status !== 'completed') {
+      writer.release();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const wf = (await get(id))!;
+    expect(writer.calls).toEqual(['intro', 'background', 'awards', 'membership', 'publications']);
+    for (const s of wf.sections) expect(countGenerating(wf.logs, s.section_name)).toBe(1);
+  });
+
   it('never runs two loops for one workflow when resume lands while the paused loop is still writing', async () => {
     const writer = new GatedWriter();
     const id = await startWith(writer);
