@@ -163,12 +163,20 @@ export interface PrivateCluster {
 /** A private Redis Cluster of three masters on free ports, with every slot assigned and the state ok. */
 export async function startPrivateCluster(): Promise<PrivateCluster> {
   const dir = mkdtempSync(path.join(tmpdir(), 'dm-cluster-'));
-  const ports = [await freePort(), await freePort(), await freePort()];
-  const nodes = ports.map((port) => {
+  // Six distinct free ports: each node's own and its cluster bus port. The bus port defaults to the port
+  // + 10000, which for a port from the ephemeral range may be taken by an outgoing connection or lie past
+  // 65535 — then the node exits at start (seen in CI).
+  const free = new Set<number>();
+  while (free.size < 6) free.add(await freePort());
+  const [a, b, c, busA, busB, busC] = [...free] as [number, number, number, number, number, number];
+  const ports = [a, b, c];
+  const busPorts = [busA, busB, busC];
+  const nodes = ports.map((port, i) => {
     const proc = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-        '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000'],
+        '--cluster-enabled', 'yes', '--cluster-port', String(busPorts[i]), '--cluster-config-file', `nodes-${port}.conf`,
+        '--cluster-node-timeout', '2000'],
       { stdio: 'ignore' },
     );
     return { port, proc };
