@@ -10,11 +10,10 @@ import { Metrics } from './metrics/metrics.js';
 import { PdfService } from './pdf/pdf-service.js';
 import { createStore } from './store/create-store.js';
 import type { WorkflowStore } from './store/workflow-store.js';
-import { DefaultSectionWriter } from './workflow/default-writer.js';
 import { PreviewService } from './workflow/preview.js';
 import type { GenerationLoops } from './workflow/generation-loops.js';
 import { GenerationThread } from './workflow/generation-thread.js';
-import { GenerationRunner } from './workflow/runner.js';
+import { createRunner } from './workflow/create-runner.js';
 import { WorkerSanitizer } from './workflow/sanitizer.js';
 import type { SectionWriter } from './workflow/section-writer.js';
 import { WorkflowService } from './workflow/service.js';
@@ -29,22 +28,12 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const rawStore = overrides.store ?? (await createStore(config, logger));
   const metrics = new Metrics(rawStore);
   const store = instrumentStore(rawStore, metrics);
-  const writer =
-    overrides.writer ??
-    new DefaultSectionWriter({ delayMinMs: config.sectionDelayMinMs, delayMaxMs: config.sectionDelayMaxMs });
   const sanitizer = new WorkerSanitizer();
   // A writer or store given by the caller lives on this thread, so its loops do too.
   const runner: GenerationLoops =
     config.generationThread === 'worker' && !overrides.writer && !overrides.store
       ? new GenerationThread({ config, logger, metrics })
-      : new GenerationRunner({
-          store,
-          writer,
-          sanitizer,
-          logger,
-          leaseTtlMs: config.leaseTtlMs,
-          recoveryIntervalMs: config.recoveryIntervalMs,
-        });
+      : createRunner(config, { store, logger, sanitizer, writer: overrides.writer });
   const service = new WorkflowService(store, runner);
   const metadataSettings = {
     costPer1kTokens: config.costPer1kTokens,

@@ -7,9 +7,8 @@ import { createLogger } from '../logger.js';
 import { instrumentStore } from '../metrics/instrument-store.js';
 import { RecordedMetrics } from '../metrics/store-metrics.js';
 import { createStore } from '../store/create-store.js';
-import { DefaultSectionWriter } from './default-writer.js';
 import type { FromThread, ToThread } from './generation-thread.js';
-import { GenerationRunner } from './runner.js';
+import { createRunner } from './create-runner.js';
 import { WorkerSanitizer } from './sanitizer.js';
 
 /** Loop starts and ends and metric calls travel together, at most this often. */
@@ -39,13 +38,10 @@ const store = instrumentStore(rawStore, metrics);
 const sanitizer = new WorkerSanitizer();
 let started: string[] = [];
 let ended: string[] = [];
-const runner = new GenerationRunner({
+const runner = createRunner(config, {
   store,
-  writer: new DefaultSectionWriter({ delayMinMs: config.sectionDelayMinMs, delayMaxMs: config.sectionDelayMaxMs }),
-  sanitizer,
   logger,
-  leaseTtlMs: config.leaseTtlMs,
-  recoveryIntervalMs: config.recoveryIntervalMs,
+  sanitizer,
   onLoop: (threadId, running) => (running ? started : ended).push(threadId),
 });
 
