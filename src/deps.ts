@@ -39,8 +39,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     costPer1kTokens: config.costPer1kTokens,
     expectedSectionMs: (config.sectionDelayMinMs + config.sectionDelayMaxMs) / 2,
   };
-  // Pieces are reused by object identity: both stores hand out the same frozen part objects until they change.
-  const preview = new PreviewService(store, metadataSettings, { reusePieces: true });
+  const preview = new PreviewService(store, metadataSettings);
   const events = new EventHub({ store, logger, metadata: metadataSettings });
   const exhibits = new ExhibitService({ config, store, logger });
   const pdf = new PdfService({ config, store, logger });

@@ -63,8 +63,9 @@ export class PreviewService {
     options: {
       maxCacheBytes?: number;
       /**
-       * Keep a generating workflow's serialized pieces for the next poll. For a store whose reads hand out
-       * the same objects until they change (both stores do); off by default.
+       * Keep a generating workflow's serialized pieces for the next poll (default). It relies on a store whose
+       * reads hand out the same objects until they change, which both stores do; `false` serializes every
+       * changed read in full, the reference the tests compare piece reuse with.
        */
       reusePieces?: boolean;
       /** Bound of those pieces, in characters of JSON; default 64 Mi. */
@@ -79,7 +80,7 @@ export class PreviewService {
     });
     // The objects are the store's own; the JSON is what the next poll would build again anyway.
     // Bounded by size: an entry also keeps the objects it was built from until it is evicted or replaced.
-    this.pieces = options.reusePieces
+    this.pieces = options.reusePieces !== false
       ? new LRUCache<string, Pieces>({
           maxSize: options.maxPiecesBytes ?? 64 * 1024 * 1024,
           sizeCalculation: (p) => (p.parts?.bytes ?? listBytes(p.sectionBytes) + listBytes(p.logBytes)) + 64,
@@ -115,8 +116,8 @@ export class PreviewService {
    * second poll used them, yet lived long enough to leave V8's young generation and die in the old one
    * (old-generation growth in bench scenario 4: ≈ 90 → 63 MB/s). So with piece reuse only a workflow at rest
    * is cached whole; of a generating one, the serialized pieces are kept, with the parts made of them (which
-   * add only the short text around the pieces) and never a body. Without piece reuse every workflow's parts
-   * are cached: there the full read they save costs far more than the garbage they leave (scenario 4, Redis).
+   * add only the short text around the pieces) and never a body. Without piece reuse (the tests' reference)
+   * every workflow's parts are cached whole.
    */
   private fromWorkflow(threadId: string, workflow: Workflow, now: number, ifNoneMatch?: string): PreviewResult {
     const described = this.describe(workflow, now);

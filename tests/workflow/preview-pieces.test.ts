@@ -106,7 +106,7 @@ describe('polling a generating workflow', () => {
   it('with piece reuse, makes one store call per poll, which answers the head alone while nothing changed', async () => {
     const { store, thread_id } = await generating();
     let now = Date.parse(at) + 1000;
-    const preview = new PreviewService(store, settings, { now: () => now, reusePieces: true });
+    const preview = new PreviewService(store, settings, { now: () => now });
     const reads = vi.spyOn(store, 'getIfChanged');
     const stringify = vi.spyOn(JSON, 'stringify');
     const body = async (etag?: string) => {
@@ -162,8 +162,8 @@ describe('polling a generating workflow', () => {
     });
     await store.acquireLease(thread_id, 'loop', 60_000);
     const now = () => Date.parse(at) + 1000;
-    const reusing = new PreviewService(store, settings, { now, reusePieces: true });
-    const fresh = new PreviewService(store, settings, { now });
+    const reusing = new PreviewService(store, settings, { now });
+    const fresh = new PreviewService(store, settings, { now, reusePieces: false });
     const stringify = vi.spyOn(JSON, 'stringify');
     const both = async () => {
       stringify.mockClear();
