@@ -3,7 +3,7 @@ import type { Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../work
 import { decodeHead, encodeHead } from './redis/codec.js';
 import { isClusterNode, openClient, waitUntilReady, watchConnection, type RedisClient } from './redis/connection.js';
 import { guarded } from './redis/errors.js';
-import { PartsInterner } from './redis/interner.js';
+import { jsonParts, PartsInterner } from './parts-interner.js';
 import { KeySpace } from './redis/keys.js';
 import { initialHead } from './state-rules.js';
 import {
@@ -63,7 +63,7 @@ export class RedisWorkflowStore implements WorkflowStore {
   private changesSubscribed: Promise<unknown> | null = null;
   private closing: Promise<void> | null = null;
   /** Parts of each workflow as last read, by their JSON: unchanged ones are handed out as the same objects. */
-  private readonly interner = new PartsInterner();
+  private readonly interner = new PartsInterner(jsonParts);
 
   private constructor(
     private readonly redis: RedisClient,
@@ -415,7 +415,7 @@ function workflowFrom(
   exhibitMap: Record<string, string>,
   order: string[],
   logJson: string[],
-  interner: PartsInterner,
+  interner: PartsInterner<string>,
 ): Workflow {
   const exhibitJson = order.flatMap((id) => (exhibitMap[id] ? [exhibitMap[id]] : []));
   const parts = interner.read(head.thread_id, { sections: sectionJson, exhibits: exhibitJson, logs: logJson });

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { PartsInterner } from '../../src/store/redis/interner.js';
+import { clonedParts, jsonParts, PartsInterner } from '../../src/store/parts-interner.js';
 
 const log = (n: number) => JSON.stringify({ timestamp: `2026-01-01T00:00:0${n}.000Z`, level: 'info', message: `line ${n}` });
 const section = (id: string, status: string) => JSON.stringify({ section_id: id, status, content_html: `<p>${id} ${status}</p>` });
 
 describe('PartsInterner (the Redis store keeps unchanged parts as the same objects)', () => {
   it('reuses unchanged sections by place and parses a changed one afresh', () => {
-    const interner = new PartsInterner();
+    const interner = new PartsInterner(jsonParts);
     const first = interner.read('w', { sections: [section('a', 'completed'), section('b', 'pending')], exhibits: [], logs: [] });
     const second = interner.read('w', { sections: [section('a', 'completed'), section('b', 'in_progress')], exhibits: [], logs: [] });
     expect(second.sections[0]).toBe(first.sections[0]);
@@ -16,7 +16,7 @@ describe('PartsInterner (the Redis store keeps unchanged parts as the same objec
   });
 
   it('follows the log window as it moves forward', () => {
-    const interner = new PartsInterner();
+    const interner = new PartsInterner(jsonParts);
     const first = interner.read('w', { sections: [], exhibits: [], logs: [log(1), log(2), log(3)] });
     const moved = interner.read('w', { sections: [], exhibits: [], logs: [log(2), log(3), log(4)] });
     expect(moved.logs[0]).toBe(first.logs[1]);
@@ -25,7 +25,7 @@ describe('PartsInterner (the Redis store keeps unchanged parts as the same objec
   });
 
   it('keeps workflows apart, forgets a deleted one, and parses everything when the same place holds other text', () => {
-    const interner = new PartsInterner();
+    const interner = new PartsInterner(jsonParts);
     const a = interner.read('a', { sections: [section('x', 'pending')], exhibits: [], logs: [log(1)] });
     const b = interner.read('b', { sections: [section('x', 'pending')], exhibits: [], logs: [log(1)] });
     expect(b.sections[0]).not.toBe(a.sections[0]);
@@ -37,10 +37,24 @@ describe('PartsInterner (the Redis store keeps unchanged parts as the same objec
   });
 
   it('stays within its bound by dropping the least recently read workflows', () => {
-    const interner = new PartsInterner(2_000);
+    const interner = new PartsInterner(jsonParts, 2_000);
     const big = JSON.stringify({ section_id: 's', content_html: 'x'.repeat(600) });
     const first = interner.read('w0', { sections: [big], exhibits: [], logs: [] });
     for (let i = 1; i < 5; i++) interner.read(`w${i}`, { sections: [big], exhibits: [], logs: [] });
     expect(interner.read('w0', { sections: [big], exhibits: [], logs: [] }).sections[0]).not.toBe(first.sections[0]);
+  });
+
+  it('does the same for parts that arrive as copies from another thread, compared field by field', () => {
+    const interner = new PartsInterner(clonedParts);
+    const part = (id: string, status: string) => ({ section_id: id, status, content_html: `<p>${id}</p>` });
+    const first = interner.read('w', { sections: [part('a', 'completed'), part('b', 'pending')], exhibits: [], logs: [] });
+    const second = interner.read('w', { sections: [part('a', 'completed'), part('b', 'in_progress')], exhibits: [], logs: [] });
+    expect(second.sections[0]).toBe(first.sections[0]);
+    expect(second.sections[1]).not.toBe(first.sections[1]);
+    expect(Object.isFrozen(second.sections[1])).toBe(true);
+    // One more or one fewer field is another part.
+    const third = interner.read('w', { sections: [{ ...part('a', 'completed'), error_message: 'x' }, part('b', 'in_progress')], exhibits: [], logs: [] });
+    expect(third.sections[0]).not.toBe(second.sections[0]);
+    expect(third.sections[1]).toBe(second.sections[1]);
   });
 });
