@@ -1,5 +1,7 @@
+import { MessageChannel } from 'node:worker_threads';
 import { pino } from 'pino';
 import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
+import { PortStore, servePort } from '../../src/store/port-store.js';
 import { RedisWorkflowStore } from '../../src/store/redis-store.js';
 import type { WorkflowStore } from '../../src/store/workflow-store.js';
 import { privateClusterAvailable, redisAvailable, startPrivateCluster, useRedis, type PrivateCluster, type TestRedis } from '../helpers/redis.js';
@@ -12,7 +14,7 @@ export interface StoreUnderTest {
 
 /** One store implementation as the contract suite sees it. */
 export interface StoreHarness {
-  name: 'memory' | 'redis' | 'redis-cluster';
+  name: 'memory' | 'memory-over-port' | 'redis' | 'redis-cluster';
   available: boolean;
   setup(): Promise<void>;
   teardown(): Promise<void>;
@@ -34,6 +36,40 @@ export function memoryHarness(): StoreHarness {
       let clock = Date.now();
       const store = new MemoryWorkflowStore({ ttlSeconds, now: () => clock });
       stores.push(store);
+      return {
+        store,
+        async advance(ms) {
+          clock += ms;
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The memory store as the generation thread reaches it: through a port (`PortStore`), served by
+ * `servePort` on the thread that owns it. Both ends are on this thread here; the messages are the same.
+ */
+export function memoryOverPortHarness(): StoreHarness {
+  const closers: (() => Promise<void>)[] = [];
+  return {
+    name: 'memory-over-port',
+    available: true,
+    async setup() {},
+    async teardown() {
+      for (const close of closers) await close();
+    },
+    async make({ ttlSeconds = 3600 } = {}) {
+      let clock = Date.now();
+      const owned = new MemoryWorkflowStore({ ttlSeconds, now: () => clock });
+      const { port1, port2 } = new MessageChannel();
+      const stopServing = servePort(owned, port1);
+      const store = new PortStore(port2);
+      closers.push(async () => {
+        await store.close();
+        stopServing();
+        await owned.close();
+      });
       return {
         store,
         async advance(ms) {
