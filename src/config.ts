@@ -42,10 +42,6 @@ const ConfigSchema = z
   .refine((c) => c.SECTION_DELAY_MIN_MS <= c.SECTION_DELAY_MAX_MS, {
     path: ['SECTION_DELAY_MIN_MS'],
     message: 'must not be greater than SECTION_DELAY_MAX_MS',
-  })
-  .refine((c) => c.GENERATION_THREAD !== 'worker' || c.REDIS_URL !== undefined, {
-    path: ['GENERATION_THREAD'],
-    message: "'worker' needs REDIS_URL (the in-memory store lives on the main thread)",
   });
 
 type Env = z.infer<typeof ConfigSchema>;
@@ -147,6 +143,6 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
     rateLimitMutatingMax: e.RATE_LIMIT_MUTATING_MAX,
     rateLimitReadMax: e.RATE_LIMIT_READ_MAX,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
-    generationThread: e.GENERATION_THREAD === 'auto' ? (e.REDIS_URL ? 'worker' : 'main') : e.GENERATION_THREAD,
+    generationThread: e.GENERATION_THREAD === 'auto' ? 'worker' : e.GENERATION_THREAD,
   };
 }

@@ -32,7 +32,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   // A writer or store given by the caller lives on this thread, so its loops do too.
   const runner: GenerationLoops =
     config.generationThread === 'worker' && !overrides.writer && !overrides.store
-      ? new GenerationThread({ config, logger, metrics })
+      ? new GenerationThread({ config, logger, metrics, store: config.redisUrl ? undefined : rawStore })
       : createRunner(config, { store, logger, sanitizer, writer: overrides.writer });
   const service = new WorkflowService(store, runner);
   const metadataSettings = {

@@ -20,12 +20,12 @@ describe('loadConfig', () => {
     });
   });
 
-  it('runs the generation loops on their own thread with Redis unless told otherwise, on the main thread without', () => {
+  it('runs the generation loops on their own thread with either store unless told otherwise', () => {
     const redis = { REDIS_URL: 'redis://127.0.0.1:6379' };
-    expect(loadConfig({}).generationThread).toBe('main');
+    expect(loadConfig({}).generationThread).toBe('worker');
     expect(loadConfig(redis).generationThread).toBe('worker');
     expect(loadConfig({ ...redis, GENERATION_THREAD: 'main' }).generationThread).toBe('main');
-    expect(loadConfig({ ...redis, GENERATION_THREAD: 'worker' }).generationThread).toBe('worker');
+    expect(loadConfig({ GENERATION_THREAD: 'worker' }).generationThread).toBe('worker');
     expect(loadConfig({ GENERATION_THREAD: 'main' }).generationThread).toBe('main');
   });
 
@@ -51,7 +51,6 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ REDIS_URL: 'http://example' }, 'REDIS_URL'],
     [{ GENERATION_THREAD: 'both' }, 'GENERATION_THREAD'],
-    [{ GENERATION_THREAD: 'worker' }, 'GENERATION_THREAD'],
   ])('refuses %o, naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {

@@ -1,7 +1,9 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { replayMetrics, type MetricCall, type StoreMetrics } from '../metrics/store-metrics.js';
+import { servePort } from '../store/port-store.js';
+import type { WorkflowStore } from '../store/workflow-store.js';
 import type { GenerationLoops } from './generation-loops.js';
 
 /** Main thread → generation thread. */
@@ -14,7 +16,8 @@ export type ToThread =
 /** Generation thread → main thread. */
 export type FromThread =
   | { t: 'ready' }
-  | { t: 'report'; started: string[]; ended: string[]; metrics: MetricCall[] }
+  /** `loops`: each loop start (true) and end (false) since the last report, in the order they happened. */
+  | { t: 'report'; loops: [string, boolean][]; metrics: MetricCall[] }
   | { t: 'stopped'; req: number }
   | { t: 'closed' };
 
@@ -23,6 +26,11 @@ export interface GenerationThreadOptions {
   logger: Logger;
   /** The app's metrics: the thread's section and store metrics are replayed into them. */
   metrics: StoreMetrics;
+  /**
+   * A store that lives on this thread (the memory store): the thread reaches it through a port
+   * (`PortStore`). Without one, the thread opens its own connection to the configured Redis.
+   */
+  store?: WorkflowStore;
   /** First wait before a thread that died is started again; doubles up to 30 s while it keeps dying. */
   restartDelayMs?: number;
 }
@@ -54,6 +62,8 @@ const tsxLoader = () => import.meta.resolve('tsx/esm/api');
 export class GenerationThread implements GenerationLoops {
   private worker: Worker | null = null;
   private readonly running = new Set<string>();
+  /** Asked to run (`ensure`) and not yet reported as started or ended: the thread may have a loop for them. */
+  private readonly asked = new Set<string>();
   private readonly stops = new Map<number, () => void>();
   private nextReq = 0;
   private recovering = false;
@@ -68,6 +78,8 @@ export class GenerationThread implements GenerationLoops {
   private starting: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | null = null;
   private started = false;
   private lastError: Error | null = null;
+  /** Stops answering the current thread's store calls (a store given in the options). */
+  private stopServing: (() => void) | null = null;
 
   constructor(private readonly options: GenerationThreadOptions) {
     this.log = options.logger.child({ component: 'generation-thread' });
@@ -95,11 +107,19 @@ export class GenerationThread implements GenerationLoops {
   }
 
   ensureRunning(threadId: string): void {
+    this.asked.add(threadId);
     this.post({ t: 'ensure', threadId });
   }
 
+  /**
+   * Without a round trip to the thread when it has no loop for the workflow as far as this thread knows (a
+   * deletion of a finished workflow answers at once). A loop the thread started on its own within the last
+   * report interval (a recovery sweep) is not waited for: like a loop in another process, it finds the
+   * workflow gone at its next store call and ends.
+   */
   stop(threadId: string): Promise<void> {
     if (!this.worker && !this.restartTimer) return Promise.resolve();
+    if (!this.running.has(threadId) && !this.asked.has(threadId)) return Promise.resolve();
     const req = this.nextReq++;
     return new Promise((resolve) => {
       this.stops.set(req, resolve);
@@ -126,8 +146,14 @@ export class GenerationThread implements GenerationLoops {
 
   private start(): Worker {
     const entry = new URL(`./generation-worker.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url);
-    const workerData = { config: this.options.config, entry: entry.href, loader: FROM_SOURCE ? tsxLoader() : null };
-    const worker = FROM_SOURCE ? new Worker(BOOT_FROM_SOURCE, { eval: true, workerData }) : new Worker(entry, { workerData });
+    const channel = this.options.store ? new MessageChannel() : null;
+    if (channel && this.options.store) this.stopServing = servePort(this.options.store, channel.port1);
+    const storePort = channel?.port2 ?? null;
+    const workerData = { config: this.options.config, entry: entry.href, loader: FROM_SOURCE ? tsxLoader() : null, storePort };
+    const transferList = storePort ? [storePort] : [];
+    const worker = FROM_SOURCE
+      ? new Worker(BOOT_FROM_SOURCE, { eval: true, workerData, transferList })
+      : new Worker(entry, { workerData, transferList });
     // The HTTP server keeps the process alive; a test that forgets to close does not hang on the thread.
     worker.unref();
     worker.on('message', (message: FromThread) => this.receive(message));
@@ -149,8 +175,11 @@ export class GenerationThread implements GenerationLoops {
         this.starting = null;
         break;
       case 'report':
-        for (const id of message.started) this.running.add(id);
-        for (const id of message.ended) this.running.delete(id);
+        for (const [id, running] of message.loops) {
+          if (running) this.running.add(id);
+          else this.running.delete(id);
+          this.asked.delete(id);
+        }
         replayMetrics(this.options.metrics, message.metrics);
         break;
       case 'stopped':
@@ -166,6 +195,8 @@ export class GenerationThread implements GenerationLoops {
   private exited(worker: Worker, code: number): void {
     if (this.worker !== worker) return;
     this.worker = null;
+    this.stopServing?.();
+    this.stopServing = null;
     this.running.clear();
     for (const resolve of this.stops.values()) resolve();
     this.stops.clear();
@@ -200,5 +231,7 @@ export class GenerationThread implements GenerationLoops {
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.options.config.shutdownTimeoutMs).unref());
     await Promise.race([closed, exited, timeout]);
     await worker.terminate();
+    this.stopServing?.();
+    this.stopServing = null;
   }
 }

@@ -1,12 +1,13 @@
 // The generation thread (`GenerationThread`): the loops, their writer and their own Redis connection, away
 // from the thread that answers requests. It talks to the main thread only in the messages below.
 import { constants, setPriority } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { instrumentStore } from '../metrics/instrument-store.js';
 import { RecordedMetrics } from '../metrics/store-metrics.js';
 import { createStore } from '../store/create-store.js';
+import { PortStore } from '../store/port-store.js';
 import type { FromThread, ToThread } from './generation-thread.js';
 import { createRunner } from './create-runner.js';
 import { WorkerSanitizer } from './sanitizer.js';
@@ -24,7 +25,7 @@ try {
 
 const port = parentPort;
 if (!port) throw new Error('generation-worker runs only as a worker thread');
-const { config } = workerData as { config: Config };
+const { config, storePort } = workerData as { config: Config; storePort: MessagePort | null };
 const logger = createLogger(config).child({ thread: 'generation' });
 const send = (message: FromThread) => port.postMessage(message);
 
@@ -33,24 +34,23 @@ let handle: ((message: ToThread) => void) | null = null;
 port.on('message', (message: ToThread) => (handle ? handle(message) : queued.push(message)));
 
 const metrics = new RecordedMetrics();
-const rawStore = await createStore(config, logger);
+// The main thread's memory store through a port, or a connection of the thread's own to Redis.
+const rawStore = storePort ? new PortStore(storePort) : await createStore(config, logger);
 const store = instrumentStore(rawStore, metrics);
 const sanitizer = new WorkerSanitizer();
-let started: string[] = [];
-let ended: string[] = [];
+let loops: [string, boolean][] = [];
 const runner = createRunner(config, {
   store,
   logger,
   sanitizer,
-  onLoop: (threadId, running) => (running ? started : ended).push(threadId),
+  onLoop: (threadId, running) => loops.push([threadId, running]),
 });
 
 function report(): void {
   const calls = metrics.take();
-  if (started.length === 0 && ended.length === 0 && calls.length === 0) return;
-  send({ t: 'report', started, ended, metrics: calls });
-  started = [];
-  ended = [];
+  if (loops.length === 0 && calls.length === 0) return;
+  send({ t: 'report', loops, metrics: calls });
+  loops = [];
 }
 const reporter = setInterval(report, REPORT_MS);
 

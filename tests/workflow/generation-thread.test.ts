@@ -4,7 +4,11 @@ import type { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
-import { GenerationThread } from '../../src/workflow/generation-thread.js';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
+import { GenerationThread, type FromThread, type ToThread } from '../../src/workflow/generation-thread.js';
 import { GenerationRunner } from '../../src/workflow/runner.js';
 
 noticeIfSkipped(redisAvailable, 'generation thread tests');
@@ -12,14 +16,24 @@ noticeIfSkipped(redisAvailable, 'generation thread tests');
 /** The metric line's value, or 0 when the line is missing. */
 const metric = (text: string, line: string) => Number(text.split('\n').find((l) => l.startsWith(`${line} `))?.split(' ')[1] ?? 0);
 
-describe.skipIf(!redisAvailable)('generation loops on a thread of their own (Redis store)', () => {
-  let redis: TestRedis;
+// The same behaviour with either store: with Redis the thread has a connection of its own, with the memory
+// store it reaches the main thread's store through a port (PortStore).
+const stores = [
+  { name: 'memory store', available: true },
+  { name: 'Redis store', available: redisAvailable },
+];
+
+describe.each(stores)('generation loops on a thread of their own ($name)', ({ name, available }) => {
+  if (!available) {
+    it.skip('needs Redis', () => {});
+    return;
+  }
+  let redis: TestRedis | null = null;
   let t: TestApp | null = null;
 
+  const storeEnv = (): Record<string, string> => (redis ? { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix } : {});
   const app = async (env: Record<string, string> = {}) => {
-    t = await makeTestApp({
-      env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, SECTION_DELAY_MIN_MS: '30', SECTION_DELAY_MAX_MS: '60', ...env },
-    });
+    t = await makeTestApp({ env: { ...storeEnv(), SECTION_DELAY_MIN_MS: '30', SECTION_DELAY_MAX_MS: '60', ...env } });
     return t;
   };
   const completedLogs = async (id: string) => {
@@ -28,7 +42,7 @@ describe.skipIf(!redisAvailable)('generation loops on a thread of their own (Red
   };
 
   beforeAll(async () => {
-    redis = await useRedis();
+    if (name === 'Redis store') redis = await useRedis();
   });
   afterEach(async () => {
     await t?.close();
@@ -38,7 +52,7 @@ describe.skipIf(!redisAvailable)('generation loops on a thread of their own (Red
     await redis?.close();
   });
 
-  it('is where the loops run with Redis by default, and generates a document to completion', async () => {
+  it('is where the loops run by default, and generates a document to completion', async () => {
     const { app: http, deps } = await app();
     expect(deps.runner).toBeInstanceOf(GenerationThread);
     const started = await request(http).post('/api/generate-petition').send({ case_id: 'thread-1', user_id: 'u' }).expect(200);
@@ -108,7 +122,7 @@ describe.skipIf(!redisAvailable)('generation loops on a thread of their own (Red
     await expect(deps.runner.ready()).resolves.toBeUndefined();
     await expect(deps.runner.ready()).resolves.toBeUndefined();
 
-    const second = await makeTestApp({ env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix } });
+    const second = await makeTestApp({ env: storeEnv() });
     try {
       const ready = second.deps.runner.ready();
       await (second.deps.runner as unknown as { worker: Worker }).worker.terminate();
@@ -137,3 +151,37 @@ describe.skipIf(!redisAvailable)('generation loops on a thread of their own (Red
     expect(deps.runner).toBeInstanceOf(GenerationRunner);
   });
 });
+
+describe('GenerationThread bookkeeping (no thread started)', () => {
+  const thread = () =>
+    new GenerationThread({ config: loadConfig({ LOG_LEVEL: 'silent' }), logger: pino({ level: 'silent' }), metrics: new Metrics(new MemoryWorkflowStore({ ttlSeconds: 60 })) });
+  type Inside = { receive(m: FromThread): void; post(m: ToThread): void; worker: unknown };
+
+  it('follows loop starts and ends in the order they happened, also within one report', () => {
+    const t = thread();
+    const inside = t as unknown as Inside;
+    inside.receive({ t: 'report', loops: [['a', true], ['a', false], ['a', true]], metrics: [] });
+    expect(t.isRunning('a')).toBe(true);
+    inside.receive({ t: 'report', loops: [['a', false], ['b', true], ['b', false]], metrics: [] });
+    expect(t.isRunning('a')).toBe(false);
+    expect(t.isRunning('b')).toBe(false);
+    expect(t.activeLoops).toBe(0);
+  });
+
+  it('asks the thread to stop only a loop it runs or was asked to run, and answers at once otherwise', async () => {
+    const t = thread();
+    const inside = t as unknown as Inside;
+    const posted: ToThread[] = [];
+    inside.worker = {}; // as if started: stop() would otherwise answer at once anyway
+    inside.post = (m) => posted.push(m);
+    await t.stop('finished-long-ago');
+    expect(posted).toEqual([]);
+    t.ensureRunning('new');
+    void t.stop('new');
+    expect(posted.map((m) => m.t)).toEqual(['ensure', 'stop']);
+    inside.receive({ t: 'report', loops: [['new', true], ['new', false]], metrics: [] });
+    await t.stop('new');
+    expect(posted.map((m) => m.t)).toEqual(['ensure', 'stop']);
+  });
+});
+

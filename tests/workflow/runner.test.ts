@@ -241,7 +241,8 @@ describe('recovery', () => {
   });
 
   it('reads only generating workflows: completed ones kept for the TTL cost the sweep nothing', async () => {
-    t = await makeTestApp({ env: { SECTION_DELAY_MIN_MS: '0', SECTION_DELAY_MAX_MS: '0' } });
+    // The runner itself, on this thread, where the spy sees its reads.
+    t = await makeTestApp({ env: { SECTION_DELAY_MIN_MS: '0', SECTION_DELAY_MAX_MS: '0', GENERATION_THREAD: 'main' } });
     const ids: string[] = [];
     for (let i = 0; i < 30; i++) {
       ids.push((await request(t.app).post('/api/generate-petition').send({ case_id: `done-${i}`, user_id: 'u' }).expect(200)).body.thread_id);
