@@ -138,4 +138,23 @@ describe.skipIf(!redisAvailable)('rate limits with REDIS_URL', () => {
       await b.close();
     }
   });
+
+  it('share the reading budget between processes too (counted in batches: a process hears the others at its first poll)', async () => {
+    const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, RATE_LIMIT_READ_MAX: '4', RATE_LIMIT_WINDOW_SECONDS: '60' };
+    const a = await makeTestApp({ env });
+    const b = await makeTestApp({ env });
+    try {
+      const id = (await request(a.app).post('/api/generate-petition').send({ case_id: 'rl-read', user_id: 'u' })).body.thread_id;
+      const poll = (t: TestApp) => request(t.app).get(`/api/document/preview/${id}`);
+      for (let i = 0; i < 3; i++) expect((await poll(a)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 250)); // a's batch reaches Redis
+      const fourth = await poll(b);
+      expect(fourth.status).toBe(200);
+      expect(fourth.headers['ratelimit-remaining']).toBe('0');
+      expect((await poll(b)).status).toBe(429);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Store } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
 import type { Config } from '../../config.js';
+import { SyncedCounterStore } from './synced-counter.js';
 import { connectGuardsRedis, MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './key-value.js';
 
 /**
@@ -36,7 +37,10 @@ export class Guards {
   readonly keys: KeyValueStore;
   private readonly redis: Redis | null;
 
-  constructor(private readonly config: Config, logger: Logger) {
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {
     this.redis = config.redisUrl ? connectGuardsRedis(config.redisUrl, config.redisCommandTimeoutMs, logger) : null;
     this.keys = this.redis ? new RedisKeyValueStore(this.redis) : new MemoryKeyValueStore();
   }
@@ -46,10 +50,15 @@ export class Guards {
     return `${this.config.redisKeyPrefix}${kind}:`;
   }
 
-  /** A fresh counter store for one budget (each keeps its own counts); memory when undefined. */
+  /**
+   * A fresh counter store for one budget (each keeps its own counts); memory when undefined. With Redis the
+   * reading budget, spent by every poll, is counted here and shared in batches (`SyncedCounterStore`); the
+   * mutating one, small and spent rarely, exactly per request (rate-limit-redis).
+   */
   rateLimitStore(name: string): Store | undefined {
     const redis = this.redis;
     if (!redis) return undefined;
+    if (name === 'read') return new SyncedCounterStore({ redis, prefix: this.redisKey(`rl:${name}`), logger: this.logger });
     const store = new RecoveringRedisStore({
       prefix: this.redisKey(`rl:${name}`),
       sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<number | string>,
