@@ -94,8 +94,10 @@ async function heapPerWorkflow({ count, batch = 500 }: { count: number; batch?: 
         }),
       ),
     );
-    ids.push(...started.map((s) => s.thread_id));
-    await waitUntil(() => deps.runner.activeLoops === 0, 60_000);
+    const batchIds = started.map((s) => s.thread_id);
+    ids.push(...batchIds);
+    // By the store, not by the loop count: a generation thread reports its loops a moment late.
+    await waitUntil(async () => (await countCompleted(batchIds)) === batchIds.length, 60_000);
   }
   const completed = await countCompleted(ids);
   const stored = await settle();

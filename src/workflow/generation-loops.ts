@@ -3,7 +3,10 @@
  * (`GenerationRunner`) or on a thread of their own (`GenerationThread`, Redis store only).
  */
 export interface GenerationLoops {
-  /** Loops running now (on a generation thread: as it last reported, a turn of its event loop behind). */
+  /**
+   * Loops running now (on a generation thread: as it last reported, at most 50 ms behind, plus those it was
+   * asked to start since).
+   */
   readonly activeLoops: number;
   isRunning(threadId: string): boolean;
   /** Starts a loop for the workflow unless one runs already; the loop itself checks status and lease. */

@@ -86,8 +86,11 @@ export class GenerationThread implements GenerationLoops {
     this.firstRestartDelay = this.restartDelay = options.restartDelayMs ?? 1000;
   }
 
+  /** Loops the thread last reported running, and those asked for since that it has not reported on yet. */
   get activeLoops(): number {
-    return this.running.size;
+    let n = this.running.size;
+    for (const id of this.asked) if (!this.running.has(id)) n++;
+    return n;
   }
 
   isRunning(threadId: string): boolean {

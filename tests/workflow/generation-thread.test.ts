@@ -177,9 +177,11 @@ describe('GenerationThread bookkeeping (no thread started)', () => {
     await t.stop('finished-long-ago');
     expect(posted).toEqual([]);
     t.ensureRunning('new');
+    expect(t.activeLoops).toBe(1); // counted as soon as asked for, before the thread reports it
     void t.stop('new');
     expect(posted.map((m) => m.t)).toEqual(['ensure', 'stop']);
     inside.receive({ t: 'report', loops: [['new', true], ['new', false]], metrics: [] });
+    expect(t.activeLoops).toBe(0);
     await t.stop('new');
     expect(posted.map((m) => m.t)).toEqual(['ensure', 'stop']);
   });
