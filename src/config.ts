@@ -78,9 +78,9 @@ export interface Config {
   rateLimitReadMax: number;
   idempotencyTtlSeconds: number;
   /**
-   * Where the generation loops run. `worker`: a thread of their own with its own Redis connection, so the
-   * main thread answers requests only (Redis store only). `main`: beside the requests. `auto`: `worker`
-   * with Redis, `main` with the in-memory store.
+   * Where the generation loops run. `worker`: a thread of their own (with its own Redis connection, or a
+   * port to the main thread's memory store), so the main thread answers requests only. `main`: beside the
+   * requests. `auto`: `worker`.
    */
   generationThread: 'main' | 'worker';
 }

@@ -58,8 +58,9 @@ export type PartKind = 'sections' | 'exhibits' | 'logs';
  * identity by nature; with this, the preview serializes only the parts that changed (piece reuse) on Redis
  * too, and every store keeps the contract's "same objects for the parts a change left alone" (the Redis store
  * reads JSON text, `PortStore` receives copies from another thread). A generating workflow polled every 2 s
- * changes one section and two log lines per section boundary, so most of each full read is text seen before: parsing it afresh and serializing the
- * new objects again took 8 % of the main thread in bench scenario 4 (Redis, CPU profile).
+ * changes one section and two log lines per section boundary, so most of each full read is text seen before:
+ * parsing it afresh and serializing the new objects again took 8 % of the main thread in bench scenario 4
+ * (Redis, CPU profile).
  *
  * A text is compared with the one at the same place last time (sections and exhibits keep their order; the
  * log window moves forward, so its place is found from the first line), not looked up in a map: a map hashes

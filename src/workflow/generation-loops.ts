@@ -1,6 +1,6 @@
 /**
  * What the rest of the service asks of the generation loops, wherever they run: on the main thread
- * (`GenerationRunner`) or on a thread of their own (`GenerationThread`, Redis store only).
+ * (`GenerationRunner`) or on a thread of their own (`GenerationThread`).
  */
 export interface GenerationLoops {
   /**

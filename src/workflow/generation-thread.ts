@@ -50,14 +50,15 @@ import(workerData.loader).then((tsx) => { tsx.register(); return import(workerDa
 const tsxLoader = () => import.meta.resolve('tsx/esm/api');
 
 /**
- * Runs the generation loops on a worker thread of their own (Redis store only): that thread has its own
- * store connection, writer, timers and heap, so the main thread only answers requests, and the young-
- * generation collections the loops' objects cause stop only the loops. The two threads share nothing but
- * small messages: which workflow to run or stop, and back which loops started and ended and the metric
- * calls to count. Both sides reach the same Redis, so this is the multi-process contract inside one
- * process: leases, pause at the next section boundary, takeover of a dead thread's workflows by the
- * recovery sweep once its leases expire. A thread that dies is started again (after 1 s, doubling to 30 s
- * while it keeps dying); requests carry on meanwhile. The thread starts on first use.
+ * Runs the generation loops on a worker thread of their own: that thread has its own writer, timers and
+ * heap, so the main thread only answers requests, and the collections the loops' objects cause stop only the
+ * loops. It reaches the store through a connection of its own (Redis) or through a port to the store that
+ * lives on the main thread (the memory store: `options.store`, served by `servePort`). Otherwise the two
+ * threads share nothing but small messages: which workflow to run or stop, and back which loops started and
+ * ended and the metric calls to count. Both sides reach the same store, so this is the multi-process
+ * contract inside one process: leases, pause at the next section boundary, takeover of a dead thread's
+ * workflows by the recovery sweep once its leases expire. A thread that dies is started again (after 1 s,
+ * doubling to 30 s while it keeps dying); requests carry on meanwhile. The thread starts on first use.
  */
 export class GenerationThread implements GenerationLoops {
   private worker: Worker | null = null;
@@ -201,6 +202,7 @@ export class GenerationThread implements GenerationLoops {
     this.stopServing?.();
     this.stopServing = null;
     this.running.clear();
+    this.asked.clear();
     for (const resolve of this.stops.values()) resolve();
     this.stops.clear();
     if (!this.started && this.starting) {

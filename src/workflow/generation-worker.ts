@@ -1,5 +1,6 @@
-// The generation thread (`GenerationThread`): the loops, their writer and their own Redis connection, away
-// from the thread that answers requests. It talks to the main thread only in the messages below.
+// The generation thread (`GenerationThread`): the loops and their writer, away from the thread that answers
+// requests, with a Redis connection of their own or a port to the main thread's memory store. Besides the
+// store's port it talks to the main thread only in the messages below.
 import { constants, setPriority } from 'node:os';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Config } from '../config.js';
