@@ -27,8 +27,9 @@ interface Budget {
  * lets requests through rather than refusing everyone. Mount at the root, after authentication. Null when
  * both are off.
  *
- * The counting is express-rate-limit's: its memory store, or rate-limit-redis's (atomic, shared) behind the
- * same `Store` interface. What runs per request is this one function over the store, with the headers that
+ * The counting is behind express-rate-limit's `Store` interface: its memory store, or with Redis
+ * rate-limit-redis's atomic script per request (the mutating budget) and `SyncedCounterStore`'s batches (the
+ * reading budget, spent by every poll): `Guards.rateLimitStore`. What runs per request is this one function over the store, with the headers that
  * express-rate-limit's middleware sets (`standardHeaders: 'draft-6'`). That middleware awaited six times per
  * request, validated its configuration again and evaluated `req.ip` for a debug line even with debugging off:
  * about 27 µs of a 270 µs preview poll and 3 KB of its garbage in-process (`bench/.tmp/pollalloc.ts`; see the
