@@ -12,7 +12,13 @@ import type { WorkflowChange, WorkflowStore } from './workflow-store.js';
  * a message costs the receiving thread more than the store call it carries.
  */
 
-type Method = Exclude<keyof WorkflowStore, 'onLeaseReleased' | 'subscribe' | 'close'>;
+/** What a port may call: the contract's methods but the listeners (sent as `listen`) and `close`. */
+const METHODS = [
+  'create', 'getHead', 'get', 'getIfChanged', 'transition', 'updateSection', 'appendLog', 'putExhibit', 'delete',
+  'listActive', 'listGenerating', 'acquireLease', 'renewLease', 'releaseLease', 'ping',
+] as const satisfies readonly Exclude<keyof WorkflowStore, 'onLeaseReleased' | 'subscribe' | 'close'>[];
+type Method = (typeof METHODS)[number];
+const CALLABLE = new Set<string>(METHODS);
 
 /** Asking thread → owning thread. */
 export interface ToOwner {
@@ -87,6 +93,8 @@ export function servePort(store: WorkflowStore, port: MessagePort): () => void {
       // Every method of the contract is async; a synchronous throw is answered the same way.
       let result: Promise<unknown>;
       try {
+        // Only the contract's calls: a message naming anything else (close, a private field) is refused.
+        if (!CALLABLE.has(method)) throw new Error(`not a store call: ${String(method)}`);
         result = (store[method] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
       } catch (err) {
         result = Promise.reject(err);

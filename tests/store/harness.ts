@@ -1,4 +1,4 @@
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { pino } from 'pino';
 import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
 import { PortStore, servePort } from '../../src/store/port-store.js';
@@ -62,12 +62,9 @@ export function memoryOverPortHarness(): StoreHarness {
     async make({ ttlSeconds = 3600 } = {}) {
       let clock = Date.now();
       const owned = new MemoryWorkflowStore({ ttlSeconds, now: () => clock });
-      const { port1, port2 } = new MessageChannel();
-      const stopServing = servePort(owned, port1);
-      const store = new PortStore(port2);
+      const { store, close } = overPort(owned);
       closers.push(async () => {
-        await store.close();
-        stopServing();
+        await close();
         await owned.close();
       });
       return {
@@ -76,6 +73,25 @@ export function memoryOverPortHarness(): StoreHarness {
           clock += ms;
         },
       };
+    },
+  };
+}
+
+/**
+ * `owned` served on one end of a channel and a `PortStore` on the other, as the generation thread has it.
+ * `tap` sees the owner's end before `servePort` listens on it. `close` ends both ends, not `owned`.
+ */
+export function overPort(owned: WorkflowStore, tap?: (ownerEnd: MessagePort) => void) {
+  const { port1, port2 } = new MessageChannel();
+  tap?.(port1);
+  const stopServing = servePort(owned, port1);
+  const store = new PortStore(port2);
+  return {
+    store,
+    stopServing,
+    async close() {
+      await store.close();
+      stopServing();
     },
   };
 }

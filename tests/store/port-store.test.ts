@@ -1,9 +1,9 @@
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.js';
 import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
-import { PortStore, servePort, type ToOwner } from '../../src/store/port-store.js';
+import type { ToOwner } from '../../src/store/port-store.js';
 import type { NewWorkflow } from '../../src/store/workflow-store.js';
+import { overPort } from './harness.js';
 
 // What the contract suite does not show of the port (it runs in full over one: "memory-over-port"): how
 // calls travel, and what a caller sees when the owner fails or goes away.
@@ -24,18 +24,14 @@ describe('PortStore over servePort', () => {
   });
 
   function pair(owned = new MemoryWorkflowStore({ ttlSeconds: 60 })) {
-    const { port1, port2 } = new MessageChannel();
     // Counts the messages the owner receives, before servePort's own listener sees them.
     const received: ToOwner[] = [];
-    port1.on('message', (m: ToOwner) => received.push(m));
-    const stop = servePort(owned, port1);
-    const store = new PortStore(port2);
+    const { store, stopServing, close } = overPort(owned, (ownerEnd) => ownerEnd.on('message', (m: ToOwner) => received.push(m)));
     cleanups.push(async () => {
-      await store.close();
-      stop();
+      await close();
       await owned.close();
     });
-    return { owned, store, received, port1: port1 as MessagePort };
+    return { owned, store, received, stopServing };
   }
 
   it('sends the calls of one turn as one message and answers each', async () => {
@@ -71,17 +67,26 @@ describe('PortStore over servePort', () => {
     const owned = new MemoryWorkflowStore({ ttlSeconds: 60 });
     let release!: () => void;
     owned.getHead = () => new Promise((resolve) => (release = () => resolve(null)));
-    const { port1, port2 } = new MessageChannel();
-    const stop = servePort(owned, port1);
-    const store = new PortStore(port2);
-    cleanups.push(() => owned.close());
+    const { store, stopServing } = pair(owned);
     const waiting = store.getHead('x');
     await new Promise((r) => setTimeout(r, 20));
-    stop();
+    stopServing();
     release();
     await expect(waiting).rejects.toBeInstanceOf(StoreUnavailableError);
     await store.close();
     await expect(store.getHead('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('refuses a message that names anything but a store call', async () => {
+    const owned = new MemoryWorkflowStore({ ttlSeconds: 60 });
+    const closed = vi.spyOn(owned, 'close');
+    const { store } = pair(owned);
+    // What a confused or hostile sender could post on the port: PortStore itself never sends it.
+    const call = (store as unknown as { call(m: string, a: unknown[]): Promise<unknown> }).call.bind(store);
+    await expect(call('close', [])).rejects.toThrow(/not a store call: close/);
+    await expect(call('records', [])).rejects.toThrow(/not a store call/);
+    expect(closed).not.toHaveBeenCalled();
+    expect(await store.getHead('x')).toBeNull(); // the port still answers
   });
 
   it('applies listGenerating’s skip on the asking side', async () => {
