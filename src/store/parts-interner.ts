@@ -12,7 +12,7 @@ interface Kind<T> {
   values: object[];
 }
 
-/** How the parts arrive: as JSON text (Redis) or as objects copied from another thread (`PortStore`). */
+/** How the parts arrive: here, as objects copied from another thread (`PortStore`). */
 export interface PartForm<T> {
   /** The same part as last time? */
   same(a: T, b: T): boolean;
@@ -22,16 +22,10 @@ export interface PartForm<T> {
   size(part: T): number;
 }
 
-/** Parts as Redis holds them: JSON text, compared as text. */
-export const jsonParts: PartForm<string> = {
-  same: (a, b) => a === b,
-  make: (text) => deepFreeze(JSON.parse(text) as object),
-  size: (text) => text.length + 16,
-};
-
 /**
  * Parts as a structured clone delivers them: flat objects (a section, an exhibit, a log line), the same when
- * every field is. Its size counts string characters, as the JSON form's does.
+ * every field is. Its size counts string characters. The Redis store compares its parts the same way
+ * (`HeldParts`).
  */
 export const clonedParts: PartForm<object> = {
   same: (a, b) => {
@@ -55,16 +49,14 @@ export type PartKind = 'sections' | 'exhibits' | 'logs';
 /**
  * The parts (sections, exhibits, log lines) of each workflow as last read: a read that finds the part it
  * found last time hands out the same frozen object instead of making a new one. The memory store keeps object
- * identity by nature; with this, the preview serializes only the parts that changed (piece reuse) on Redis
- * too, and every store keeps the contract's "same objects for the parts a change left alone" (the Redis store
- * reads JSON text, `PortStore` receives copies from another thread). A generating workflow polled every 2 s
- * changes one section and two log lines per section boundary, so most of each full read is text seen before:
- * parsing it afresh and serializing the new objects again took 8 % of the main thread in bench scenario 4
- * (Redis, CPU profile).
+ * identity by nature; `PortStore` receives copies from another thread, and with this it keeps the contract's
+ * "same objects for the parts a change left alone", so the preview serializes only the parts that changed
+ * (piece reuse). (The Redis store did the same with JSON text until its reads learnt to send only what
+ * changed: `HeldParts`.)
  *
- * A text is compared with the one at the same place last time (sections and exhibits keep their order; the
- * log window moves forward, so its place is found from the first line), not looked up in a map: a map hashes
- * every 2 KB section text on each read (3 % of the main thread). Each read replaces the workflow's entry with
+ * A part is compared with the one at the same place last time (sections and exhibits keep their order; the
+ * log window moves forward, so its place is found from the first line), not looked up in a map (hashing every
+ * 2 KB section text on each read took 3 % of the main thread). Each read replaces the workflow's entry with
  * what it found, so an entry holds only current parts. Bounded by the size of what it keeps (`PartForm.size`).
  */
 export class PartsInterner<T> {

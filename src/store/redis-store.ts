@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../workflow/types.js';
-import { decodeHead, encodeHead } from './redis/codec.js';
+import type { Exhibit, LogEntry, Workflow, WorkflowHead } from '../workflow/types.js';
+import { decodeHead, encodeHead, pairsToObject } from './redis/codec.js';
 import { isClusterNode, openClient, waitUntilReady, watchConnection, type RedisClient } from './redis/connection.js';
 import { guarded } from './redis/errors.js';
-import { jsonParts, PartsInterner } from './parts-interner.js';
+import { HeldParts, type PartsReply, type ReadBase } from './redis/held-parts.js';
 import { KeySpace } from './redis/keys.js';
 import { initialHead } from './state-rules.js';
 import {
@@ -63,7 +64,7 @@ export class RedisWorkflowStore implements WorkflowStore {
   private changesSubscribed: Promise<unknown> | null = null;
   private closing: Promise<void> | null = null;
   /** Parts of each workflow as last read, by their JSON: unchanged ones are handed out as the same objects. */
-  private readonly interner = new PartsInterner(jsonParts);
+  private readonly held = new HeldParts();
 
   private constructor(
     private readonly redis: RedisClient,
@@ -109,7 +110,8 @@ export class RedisWorkflowStore implements WorkflowStore {
     await guarded(() => this.redis.zadd(this.keys.active, Date.now() + this.ttlMs, id));
     if (fullHead.status === 'generating') await guarded(() => this.redis.sadd(this.keys.generating, id));
     const created = await this.write(create6, id, [
-      JSON.stringify(encodeHead(fullHead)),
+      // A new incarnation token: a delta read never builds on parts of a deleted workflow of the same id.
+      JSON.stringify([...encodeHead(fullHead), 'incarnation', randomUUID()]),
       JSON.stringify(sections.flatMap((s) => [s.section_id, JSON.stringify(s)])),
       JSON.stringify(logs.slice(-MAX_LOGS_KEPT).map((l) => JSON.stringify(l))),
     ]);
@@ -131,18 +133,43 @@ export class RedisWorkflowStore implements WorkflowStore {
     knownVersion: number,
     options: { logLimit?: number } = {},
   ): Promise<{ head: WorkflowHead; workflow: Workflow | null } | null> {
-    const k = this.keys.of(threadId);
     const limit = Math.min(options.logLimit ?? MAX_LOGS_KEPT, MAX_LOGS_KEPT);
-    const keys = [k.meta, k.sections, k.exhibits, k.exhibitOrder, k.logs];
-    const reply = (await this.run(read5, keys, [knownVersion, limit])) as string[][] | null;
-    const head = reply?.[0] ? decodeHead(reply[0]) : null;
-    if (!reply || !head) return null;
-    if (reply.length === 1) return { head, workflow: null };
-    const [, sectionJson = [], exhibitPairs = [], order = [], logJson = []] = reply;
-    const exhibitMap: Record<string, string> = {};
-    for (let i = 0; i + 1 < exhibitPairs.length; i += 2) exhibitMap[exhibitPairs[i]!] = exhibitPairs[i + 1]!;
-    const workflow = workflowFrom(head, sectionJson, exhibitMap, order, logJson, this.interner);
+    const base = this.held.base(threadId, limit);
+    const read = await this.readParts(threadId, knownVersion, limit, base);
+    if (!read?.parts) return read && { head: read.head, workflow: null };
+    let parts = this.held.apply(threadId, base, read.now, read.parts, limit);
+    if (!parts) {
+      // A delta this process cannot apply (its snapshot was replaced meanwhile): read everything once.
+      const full = await this.readParts(threadId, -1, limit, null);
+      if (!full?.parts) return null;
+      parts = this.held.apply(threadId, null, full.now, full.parts, limit)!;
+      read.head = full.head;
+    }
+    // Object.assign, not spread: see state-rules.ts.
+    const workflow = Object.assign(read.head, parts);
     return { head: workflow, workflow };
+  }
+
+  /** One read5 round trip: the head, and the parts unless the version is still `knownVersion`. */
+  private async readParts(threadId: string, knownVersion: number, limit: number, base: ReadBase | null) {
+    const k = this.keys.of(threadId);
+    const keys = [k.meta, k.sections, k.exhibits, k.exhibitOrder, k.logs];
+    const args = base ? [base.version, base.logsTotal, base.incarnation] : [-1, 0, ''];
+    const reply = (await this.run(read5, keys, [knownVersion, limit, ...args])) as string[][] | null;
+    const fields = reply?.[0] ? pairsToObject(reply[0]) : null;
+    const head = fields && decodeHead(fields);
+    if (!reply || !fields || !head) return null;
+    const now: ReadBase = { version: head.version, logsTotal: Number(fields.logs_total ?? 0), incarnation: fields.incarnation ?? '' };
+    if (reply.length === 1) return { head, now, parts: null };
+    const [, sections = [], exhibitPairs = [], order = [], logs = []] = reply;
+    const mode = reply[5] as unknown as 'delta' | 'delta+exhibits' | undefined;
+    const parts: PartsReply = {
+      mode: mode ? 'delta' : 'full',
+      sections,
+      exhibits: mode === 'delta' ? null : exhibitsInOrder(exhibitPairs, order),
+      logs,
+    };
+    return { head, now, parts };
   }
 
   async transition(threadId: string, t: Transition): Promise<TransitionResult> {
@@ -197,7 +224,7 @@ export class RedisWorkflowStore implements WorkflowStore {
 
   async delete(threadId: string): Promise<boolean> {
     const deleted = (await this.write(delete6, threadId, [])) === 1;
-    this.interner.forget(threadId);
+    this.held.forget(threadId);
     // The index lives in another slot; a failure here only leaves an entry listActive prunes later.
     await this.redis.zrem(this.keys.active, threadId).catch(() => undefined);
     await this.redis.srem(this.keys.generating, threadId).catch(() => undefined);
@@ -408,18 +435,9 @@ export class RedisWorkflowStore implements WorkflowStore {
   }
 }
 
-/** A workflow from its head and the JSON of its parts as Redis holds them; parts seen before are reused. */
-function workflowFrom(
-  head: WorkflowHead,
-  sectionJson: string[],
-  exhibitMap: Record<string, string>,
-  order: string[],
-  logJson: string[],
-  interner: PartsInterner<string>,
-): Workflow {
-  const exhibitJson = order.flatMap((id) => (exhibitMap[id] ? [exhibitMap[id]] : []));
-  const parts = interner.read(head.thread_id, { sections: sectionJson, exhibits: exhibitJson, logs: logJson });
-  const sections = (parts.sections as Section[]).slice().sort((a, b) => a.section_order - b.section_order);
-  // Object.assign, not spread: see state-rules.ts.
-  return Object.assign(head, { sections, exhibits: parts.exhibits as Exhibit[], logs: parts.logs as LogEntry[] });
+/** Exhibit JSONs in upload order, from HGETALL's flat [id, JSON, ...] and the order index. */
+function exhibitsInOrder(pairs: string[], order: string[]): string[] {
+  const byId = new Map<string, string>();
+  for (let i = 0; i + 1 < pairs.length; i += 2) byId.set(pairs[i]!, pairs[i + 1]!);
+  return order.flatMap((id) => byId.get(id) ?? []);
 }

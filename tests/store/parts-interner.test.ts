@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { clonedParts, jsonParts, PartsInterner } from '../../src/store/parts-interner.js';
+import { clonedParts, PartsInterner } from '../../src/store/parts-interner.js';
 
-const log = (n: number) => JSON.stringify({ timestamp: `2026-01-01T00:00:0${n}.000Z`, level: 'info', message: `line ${n}` });
-const section = (id: string, status: string) => JSON.stringify({ section_id: id, status, content_html: `<p>${id} ${status}</p>` });
+const log = (n: number) => ({ timestamp: `2026-01-01T00:00:0${n}.000Z`, level: 'info', message: `line ${n}` });
+const section = (id: string, status: string) => ({ section_id: id, status, content_html: `<p>${id} ${status}</p>` });
 
-describe('PartsInterner (the Redis store keeps unchanged parts as the same objects)', () => {
-  it('reuses unchanged sections by place and parses a changed one afresh', () => {
-    const interner = new PartsInterner(jsonParts);
+describe('PartsInterner (parts copied from the generation thread stay the same objects while unchanged)', () => {
+  it('reuses unchanged sections by place and makes a changed one afresh', () => {
+    const interner = new PartsInterner(clonedParts);
     const first = interner.read('w', { sections: [section('a', 'completed'), section('b', 'pending')], exhibits: [], logs: [] });
     const second = interner.read('w', { sections: [section('a', 'completed'), section('b', 'in_progress')], exhibits: [], logs: [] });
     expect(second.sections[0]).toBe(first.sections[0]);
@@ -16,35 +16,35 @@ describe('PartsInterner (the Redis store keeps unchanged parts as the same objec
   });
 
   it('follows the log window as it moves forward', () => {
-    const interner = new PartsInterner(jsonParts);
+    const interner = new PartsInterner(clonedParts);
     const first = interner.read('w', { sections: [], exhibits: [], logs: [log(1), log(2), log(3)] });
     const moved = interner.read('w', { sections: [], exhibits: [], logs: [log(2), log(3), log(4)] });
     expect(moved.logs[0]).toBe(first.logs[1]);
     expect(moved.logs[1]).toBe(first.logs[2]);
-    expect(moved.logs[2]).toEqual(JSON.parse(log(4)));
+    expect(moved.logs[2]).toEqual(log(4));
   });
 
-  it('keeps workflows apart, forgets a deleted one, and parses everything when the same place holds other text', () => {
-    const interner = new PartsInterner(jsonParts);
+  it('keeps workflows apart, forgets a deleted one, and makes everything afresh when the same place holds another part', () => {
+    const interner = new PartsInterner(clonedParts);
     const a = interner.read('a', { sections: [section('x', 'pending')], exhibits: [], logs: [log(1)] });
     const b = interner.read('b', { sections: [section('x', 'pending')], exhibits: [], logs: [log(1)] });
     expect(b.sections[0]).not.toBe(a.sections[0]);
     interner.forget('a');
     expect(interner.read('a', { sections: [section('x', 'pending')], exhibits: [], logs: [log(1)] }).sections[0]).not.toBe(a.sections[0]);
     const other = interner.read('b', { sections: [section('y', 'pending')], exhibits: [], logs: [log(5)] });
-    expect(other.sections[0]).toEqual(JSON.parse(section('y', 'pending')));
-    expect(other.logs[0]).toEqual(JSON.parse(log(5)));
+    expect(other.sections[0]).toEqual(section('y', 'pending'));
+    expect(other.logs[0]).toEqual(log(5));
   });
 
   it('stays within its bound by dropping the least recently read workflows', () => {
-    const interner = new PartsInterner(jsonParts, 2_000);
-    const big = JSON.stringify({ section_id: 's', content_html: 'x'.repeat(600) });
-    const first = interner.read('w0', { sections: [big], exhibits: [], logs: [] });
+    const interner = new PartsInterner(clonedParts, 2_000);
+    const big = { section_id: 's', content_html: 'x'.repeat(600) };
+    const first = interner.read('w0', { sections: [{ ...big }], exhibits: [], logs: [] });
     for (let i = 1; i < 5; i++) interner.read(`w${i}`, { sections: [big], exhibits: [], logs: [] });
-    expect(interner.read('w0', { sections: [big], exhibits: [], logs: [] }).sections[0]).not.toBe(first.sections[0]);
+    expect(interner.read('w0', { sections: [{ ...big }], exhibits: [], logs: [] }).sections[0]).not.toBe(first.sections[0]);
   });
 
-  it('does the same for parts that arrive as copies from another thread, compared field by field', () => {
+  it('compares parts field by field: one more or one fewer field is another part', () => {
     const interner = new PartsInterner(clonedParts);
     const part = (id: string, status: string) => ({ section_id: id, status, content_html: `<p>${id}</p>` });
     const first = interner.read('w', { sections: [part('a', 'completed'), part('b', 'pending')], exhibits: [], logs: [] });

@@ -51,7 +51,7 @@ export function decodeHead(raw: Record<string, string> | string[]): WorkflowHead
   };
 }
 
-function pairsToObject(flat: string[]): Record<string, string> {
+export function pairsToObject(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
   return out;
