@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Exhibit, LogEntry, Workflow, WorkflowHead } from '../workflow/types.js';
-import { decodeHead, encodeHead, pairsToObject } from './redis/codec.js';
+import { decodeHead, decodeReadHead, encodeHead } from './redis/codec.js';
 import { isClusterNode, openClient, waitUntilReady, watchConnection, type RedisClient } from './redis/connection.js';
 import { guarded } from './redis/errors.js';
 import { HeldParts, type PartsReply, type ReadBase } from './redis/held-parts.js';
@@ -156,10 +156,10 @@ export class RedisWorkflowStore implements WorkflowStore {
     const keys = [k.meta, k.sections, k.exhibits, k.exhibitOrder, k.logs];
     const args = base ? [base.version, base.logsTotal, base.incarnation] : [-1, 0, ''];
     const reply = (await this.run(read5, keys, [knownVersion, limit, ...args])) as string[][] | null;
-    const fields = reply?.[0] ? pairsToObject(reply[0]) : null;
-    const head = fields && decodeHead(fields);
-    if (!reply || !fields || !head) return null;
-    const now: ReadBase = { version: head.version, logsTotal: Number(fields.logs_total ?? 0), incarnation: fields.incarnation ?? '' };
+    const meta = reply?.[0] ? decodeReadHead(reply[0]) : null;
+    if (!reply || !meta) return null;
+    const { head } = meta;
+    const now: ReadBase = { version: head.version, logsTotal: meta.logsTotal, incarnation: meta.incarnation };
     if (reply.length === 1) return { head, now, parts: null };
     const [, sections = [], exhibitPairs = [], order = [], logs = []] = reply;
     const mode = reply[5] as unknown as 'delta' | 'delta+exhibits' | undefined;

@@ -26,32 +26,59 @@ export function encodeHead(head: WorkflowHead): string[] {
   return fields.filter(([, v]) => v !== null).flatMap(([k, v]) => [k, String(v)]);
 }
 
+/**
+ * The meta hash's fields a read needs, in the order `dmRead5` answers them (HMGET: values only, always in this
+ * order, so a poll's reply carries no field names and decodes into one object shape). The head's fields, then
+ * the read bookkeeping: how many log lines were ever pushed and the token of this creation of the thread id.
+ * The section stamps (`sv:<id>`) and `exhibits_version` stay in Redis: only the read script compares them.
+ */
+export const READ_FIELDS = [
+  'thread_id', 'case_id', 'user_id', 'document_type', 'case_facts', 'status', 'created_at', 'updated_at',
+  'error_message', 'version', 'total_sections', 'completed_sections', 'completed_ms', 'total_tokens', 'active_ms',
+  'generating_since', 'logs_total', 'incarnation',
+] as const;
+type ReadField = (typeof READ_FIELDS)[number];
+const AT = Object.fromEntries(READ_FIELDS.map((f, i) => [f, i])) as Record<ReadField, number>;
+
+/** A `dmRead5` head reply (values in `READ_FIELDS` order, null for absent ones); null when there is no workflow. */
+export function decodeReadHead(values: Array<string | null>): { head: WorkflowHead; logsTotal: number; incarnation: string } | null {
+  const head = headFrom((field) => values[AT[field]] ?? undefined);
+  return head && { head, logsTotal: Number(values[AT.logs_total] ?? 0), incarnation: values[AT.incarnation] ?? '' };
+}
+
 /** Decodes an HGETALL reply (object or flat array); null when the hash is empty (no such workflow). */
 export function decodeHead(raw: Record<string, string> | string[]): WorkflowHead | null {
   const h = Array.isArray(raw) ? pairsToObject(raw) : raw;
-  if (!h.thread_id) return null;
-  const num = (field: string) => Number(h[field] ?? 0);
+  return headFrom((field) => h[field]);
+}
+
+function headFrom(get: (field: ReadField) => string | undefined): WorkflowHead | null {
+  const threadId = get('thread_id');
+  if (!threadId) return null;
+  const num = (field: ReadField) => Number(get(field) ?? 0);
+  const caseFacts = get('case_facts');
+  const since = get('generating_since');
   return {
-    thread_id: h.thread_id,
-    case_id: h.case_id ?? '',
-    user_id: h.user_id ?? '',
-    document_type: h.document_type as DocumentType,
-    case_facts: h.case_facts ? (JSON.parse(h.case_facts) as CaseFacts) : null,
-    status: h.status as WorkflowStatus,
-    created_at: h.created_at ?? '',
-    updated_at: h.updated_at ?? '',
-    error_message: h.error_message ?? null,
+    thread_id: threadId,
+    case_id: get('case_id') ?? '',
+    user_id: get('user_id') ?? '',
+    document_type: get('document_type') as DocumentType,
+    case_facts: caseFacts ? (JSON.parse(caseFacts) as CaseFacts) : null,
+    status: get('status') as WorkflowStatus,
+    created_at: get('created_at') ?? '',
+    updated_at: get('updated_at') ?? '',
+    error_message: get('error_message') ?? null,
     version: num('version'),
     total_sections: num('total_sections'),
     completed_sections: num('completed_sections'),
     completed_ms: num('completed_ms'),
     total_tokens: num('total_tokens'),
     active_ms: num('active_ms'),
-    generating_since: h.generating_since === undefined ? null : Number(h.generating_since),
+    generating_since: since === undefined ? null : Number(since),
   };
 }
 
-export function pairsToObject(flat: string[]): Record<string, string> {
+function pairsToObject(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
   return out;

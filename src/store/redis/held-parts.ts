@@ -37,8 +37,16 @@ interface Held extends Parts, ReadBase {
   size: number;
 }
 
-/** The JSON length each part was made from: what keeping it costs, for the bound. */
-const sizeOf = new WeakMap<object, number>();
+/**
+ * About what keeping the parts costs, for the bound: their long strings and a fixed overhead per part. (An
+ * exact count per part would need a WeakMap beside every part; V8 walks such tables at every collection.)
+ */
+function sizeOf(parts: Parts): number {
+  let size = 0;
+  for (const s of parts.sections) size += s.content_html.length + 256;
+  for (const l of parts.logs) size += l.message.length + 128;
+  return size + parts.exhibits.length * 512;
+}
 
 /**
  * Each workflow's parts as this process last read them from Redis, so that the next read asks only for what
@@ -49,7 +57,7 @@ const sizeOf = new WeakMap<object, number>();
  * lines of its five sections and dozens of lines, so most of a full read was text this process already held.
  *
  * A full read (nothing held, a wider log window than held) still reuses the held objects of the parts that
- * are field for field the same; one of another incarnation (deleted and created again) reuses nothing. Bounded by the JSON size of what it keeps; an evicted
+ * are field for field the same; one of another incarnation (deleted and created again) reuses nothing. Bounded by about the size of what it keeps; an evicted
  * workflow's next read is a full one.
  */
 export class HeldParts {
@@ -83,7 +91,7 @@ export class HeldParts {
         const section = JSON.parse(text) as Section;
         const at = sections.findIndex((s) => s.section_id === section.section_id);
         if (at < 0) return null;
-        sections[at] = keep(section, text, sections[at]);
+        sections[at] = keep(section, sections[at]);
       }
       const exhibits = reply.exhibits ? reuse(reply.exhibits, same.exhibits, (e) => e.exhibit_id) : same.exhibits;
       parts = { sections, exhibits, ...mergeLogs(same, reply.logs, now.logsTotal - same.logsTotal, logLimit) };
@@ -91,15 +99,13 @@ export class HeldParts {
       const sections = reuse(reply.sections, same?.sections ?? [], (s) => s.section_id);
       sections.sort((a, b) => a.section_order - b.section_order);
       const exhibits = reuse(reply.exhibits ?? [], same?.exhibits ?? [], (e) => e.exhibit_id);
-      const logs = reply.logs.map((text) => keep(JSON.parse(text) as LogEntry, text, undefined));
+      const logs = reply.logs.map((text) => Object.freeze(JSON.parse(text) as LogEntry));
       parts = { sections, exhibits, logs, logWindow: logLimit };
     }
     const current = this.held.get(threadId);
     // Two reads of one workflow can finish out of order: the cache keeps the newer snapshot.
     if (!current || current.incarnation !== now.incarnation || current.version <= now.version) {
-      let size = 0;
-      for (const part of [...parts.sections, ...parts.exhibits, ...parts.logs]) size += sizeOf.get(part) ?? 256;
-      this.held.set(threadId, { ...parts, ...now, size });
+      this.held.set(threadId, { ...parts, ...now, size: sizeOf(parts) });
     }
     // Copies of the lists (the parts themselves are frozen): a caller's push must not reach the held ones.
     return { sections: parts.sections.slice(), exhibits: parts.exhibits.slice(), logs: newest(parts.logs, logLimit) };
@@ -115,7 +121,7 @@ export class HeldParts {
  * Keeps the wider of the held window and this read's, as far as the lines allow.
  */
 function mergeLogs(held: Held, got: string[], fresh: number, limit: number): { logs: LogEntry[]; logWindow: number } {
-  const lines = got.map((text) => keep(JSON.parse(text) as LogEntry, text, undefined));
+  const lines = got.map((text) => Object.freeze(JSON.parse(text) as LogEntry));
   if (fresh > got.length) return { logs: lines, logWindow: limit };
   const logWindow = Math.max(limit, held.logWindow);
   return { logs: newest(held.logs.concat(lines), logWindow), logWindow };
@@ -127,13 +133,11 @@ const newest = <T>(items: T[], n: number): T[] => (n > 0 ? items.slice(-n) : [])
 function reuse<T extends object>(texts: string[], held: readonly T[], idOf: (part: T) => string): T[] {
   return texts.map((text) => {
     const part = JSON.parse(text) as T;
-    return keep(part, text, held.find((h) => idOf(h) === idOf(part)));
+    return keep(part, held.find((h) => idOf(h) === idOf(part)));
   });
 }
 
-/** `old` when `part` equals it field for field; else `part`, frozen, its size noted. */
-function keep<T extends object>(part: T, text: string, old: T | undefined): T {
-  if (old && clonedParts.same(old, part)) return old;
-  sizeOf.set(part, text.length + 16);
-  return Object.freeze(part);
+/** `old` when `part` equals it field for field; else `part`, frozen. */
+function keep<T extends object>(part: T, old: T | undefined): T {
+  return old && clonedParts.same(old, part) ? old : Object.freeze(part);
 }

@@ -1,3 +1,5 @@
+import { READ_FIELDS } from './codec.js';
+
 /**
  * Lua scripts: each multi-step change of one workflow runs as one script, so it is atomic in Redis and no
  * concurrent change is lost. Names end with their key count (bullmq's convention). Every write script
@@ -190,12 +192,15 @@ end
 return 1
 `);
 
+const luaList = (items: readonly string[]) => `{${items.map((i) => `'${i}'`).join(', ')}}`;
+const luaIndex = (field: (typeof READ_FIELDS)[number]) => READ_FIELDS.indexOf(field) + 1;
+
 /**
  * KEYS meta, sections, exhibits, exhibit-order, logs; ARGV[1] the version the caller knows, [2] how many of the
  * newest logs, [3] the version of the parts the caller holds or -1, [4] how many log lines had been pushed
  * then (`logs_total`), [5] the workflow's `incarnation` then (a token each create sets). Returns false (no
  * such workflow), {meta} when the version is still ARGV[1], else one consistent snapshot: a poll's head read
- * and part read in one round trip.
+ * and part read in one round trip. meta is the values of `READ_FIELDS`, in that order.
  *
  * Full: {meta, section JSONs, exhibits as a flat [id, JSON, ...], exhibit ids in order, log JSONs}. Delta,
  * when the caller holds the parts of an earlier version of this incarnation: {meta, the JSONs of the sections
@@ -205,32 +210,36 @@ return 1
  * is as created. `get` is this script with version -1.
  */
 export const read5 = script('dmRead5', 5, `
-local meta = redis.call('HGETALL', KEYS[1])
-if #meta == 0 then return false end
-local m = {}
-for i = 1, #meta, 2 do m[meta[i]] = meta[i + 1] end
-if m.version == ARGV[1] then return {meta} end
+local meta = redis.call('HMGET', KEYS[1], unpack(${luaList(READ_FIELDS)}))
+if not meta[1] then return false end
+local version = meta[${luaIndex('version')}]
+if version == ARGV[1] then return {meta} end
 local limit = tonumber(ARGV[2])
 local base = tonumber(ARGV[3])
-if base < 0 or m.incarnation ~= ARGV[5] or tonumber(m.version) < base then
+if base < 0 or meta[${luaIndex('incarnation')}] ~= ARGV[5] or tonumber(version) < base then
   local logs = {}
   if limit > 0 then logs = redis.call('LRANGE', KEYS[5], -limit, -1) end
   return {meta, redis.call('HVALS', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('ZRANGE', KEYS[4], 0, -1), logs}
 end
-local ids = {}
-for field, stamp in pairs(m) do
-  if string.sub(field, 1, 3) == 'sv:' and tonumber(stamp) > base then ids[#ids + 1] = string.sub(field, 4) end
+local ids = redis.call('HKEYS', KEYS[2])
+local stamps = {}
+for i, id in ipairs(ids) do stamps[i] = 'sv:' .. id end
+local changed = {}
+if #ids > 0 then
+  for i, stamp in ipairs(redis.call('HMGET', KEYS[1], unpack(stamps))) do
+    if stamp and tonumber(stamp) > base then changed[#changed + 1] = ids[i] end
+  end
 end
 local sections = {}
-if #ids > 0 then
-  for _, json in ipairs(redis.call('HMGET', KEYS[2], unpack(ids))) do
+if #changed > 0 then
+  for _, json in ipairs(redis.call('HMGET', KEYS[2], unpack(changed))) do
     if json then sections[#sections + 1] = json end
   end
 end
-local fresh = math.min(tonumber(m.logs_total or '0') - tonumber(ARGV[4]), limit)
+local fresh = math.min(tonumber(meta[${luaIndex('logs_total')}] or '0') - tonumber(ARGV[4]), limit)
 local logs = {}
 if fresh > 0 then logs = redis.call('LRANGE', KEYS[5], -fresh, -1) end
-if tonumber(m.exhibits_version or '0') > base then
+if tonumber(redis.call('HGET', KEYS[1], 'exhibits_version') or '0') > base then
   return {meta, sections, redis.call('HGETALL', KEYS[3]), redis.call('ZRANGE', KEYS[4], 0, -1), logs, 'delta+exhibits'}
 end
 return {meta, sections, {}, {}, logs, 'delta'}
