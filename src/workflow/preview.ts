@@ -24,7 +24,7 @@ export interface CachedParts {
 
 /**
  * A generating workflow's sections and log lines as last serialized, by object: the stores hand out the
- * same frozen objects until they change (the Redis store by their text, `PartsInterner`), so the next poll
+ * same frozen objects until they change (the Redis store keeps what it read, `HeldParts`), so the next poll
  * serializes only what changed (one section, two log lines) instead of the whole document.
  */
 export interface Pieces {
