@@ -63,7 +63,7 @@ export class RedisWorkflowStore implements WorkflowStore {
   /** Settles when the change channel's current subscription is confirmed; null while nobody listens. */
   private changesSubscribed: Promise<unknown> | null = null;
   private closing: Promise<void> | null = null;
-  /** Parts of each workflow as last read, by their JSON: unchanged ones are handed out as the same objects. */
+  /** Each workflow's parts as last read: reads ask only for what changed; unchanged parts stay the same objects. */
   private readonly held = new HeldParts();
 
   private constructor(

@@ -57,8 +57,8 @@ function sizeOf(parts: Parts): number {
  * lines of its five sections and dozens of lines, so most of a full read was text this process already held.
  *
  * A full read (nothing held, a wider log window than held) still reuses the held objects of the parts that
- * are field for field the same; one of another incarnation (deleted and created again) reuses nothing. Bounded by about the size of what it keeps; an evicted
- * workflow's next read is a full one.
+ * are field for field the same; one of another incarnation (deleted and created again) reuses nothing.
+ * Bounded by about the size of what it keeps; an evicted workflow's next read is a full one.
  */
 export class HeldParts {
   private readonly held: LRUCache<string, Held>;
