@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { StoreUnavailableError } from '../errors.js';
 import type { Workflow, WorkflowHead } from '../workflow/types.js';
-import { clonedParts, PartsInterner } from './parts-interner.js';
+import { PartsInterner } from './parts-interner.js';
 import type { WorkflowChange, WorkflowStore } from './workflow-store.js';
 
 /**
@@ -134,7 +134,7 @@ export class PortStore implements WorkflowStore {
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
   private readonly out: Batcher<ToOwner>;
-  private readonly parts = new PartsInterner(clonedParts, 16 * 1024 * 1024);
+  private readonly parts = new PartsInterner(16 * 1024 * 1024);
   private readonly releasedListeners = new Set<(threadId: string) => void>();
   private readonly changeListeners = new Set<(change: WorkflowChange) => void>();
   private readyListeners: (() => void)[] = [];

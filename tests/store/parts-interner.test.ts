@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { clonedParts, PartsInterner } from '../../src/store/parts-interner.js';
+import { PartsInterner } from '../../src/store/parts-interner.js';
 
 const log = (n: number) => ({ timestamp: `2026-01-01T00:00:0${n}.000Z`, level: 'info', message: `line ${n}` });
 const section = (id: string, status: string) => ({ section_id: id, status, content_html: `<p>${id} ${status}</p>` });
 
 describe('PartsInterner (parts copied from the generation thread stay the same objects while unchanged)', () => {
   it('reuses unchanged sections by place and makes a changed one afresh', () => {
-    const interner = new PartsInterner(clonedParts);
+    const interner = new PartsInterner();
     const first = interner.read('w', { sections: [section('a', 'completed'), section('b', 'pending')], exhibits: [], logs: [] });
     const second = interner.read('w', { sections: [section('a', 'completed'), section('b', 'in_progress')], exhibits: [], logs: [] });
     expect(second.sections[0]).toBe(first.sections[0]);
@@ -16,7 +16,7 @@ describe('PartsInterner (parts copied from the generation thread stay the same o
   });
 
   it('follows the log window as it moves forward', () => {
-    const interner = new PartsInterner(clonedParts);
+    const interner = new PartsInterner();
     const first = interner.read('w', { sections: [], exhibits: [], logs: [log(1), log(2), log(3)] });
     const moved = interner.read('w', { sections: [], exhibits: [], logs: [log(2), log(3), log(4)] });
     expect(moved.logs[0]).toBe(first.logs[1]);
@@ -25,7 +25,7 @@ describe('PartsInterner (parts copied from the generation thread stay the same o
   });
 
   it('keeps workflows apart, forgets a deleted one, and makes everything afresh when the same place holds another part', () => {
-    const interner = new PartsInterner(clonedParts);
+    const interner = new PartsInterner();
     const a = interner.read('a', { sections: [section('x', 'pending')], exhibits: [], logs: [log(1)] });
     const b = interner.read('b', { sections: [section('x', 'pending')], exhibits: [], logs: [log(1)] });
     expect(b.sections[0]).not.toBe(a.sections[0]);
@@ -37,7 +37,7 @@ describe('PartsInterner (parts copied from the generation thread stay the same o
   });
 
   it('stays within its bound by dropping the least recently read workflows', () => {
-    const interner = new PartsInterner(clonedParts, 2_000);
+    const interner = new PartsInterner(2_000);
     const big = { section_id: 's', content_html: 'x'.repeat(600) };
     const first = interner.read('w0', { sections: [{ ...big }], exhibits: [], logs: [] });
     for (let i = 1; i < 5; i++) interner.read(`w${i}`, { sections: [big], exhibits: [], logs: [] });
@@ -45,7 +45,7 @@ describe('PartsInterner (parts copied from the generation thread stay the same o
   });
 
   it('compares parts field by field: one more or one fewer field is another part', () => {
-    const interner = new PartsInterner(clonedParts);
+    const interner = new PartsInterner();
     const part = (id: string, status: string) => ({ section_id: id, status, content_html: `<p>${id}</p>` });
     const first = interner.read('w', { sections: [part('a', 'completed'), part('b', 'pending')], exhibits: [], logs: [] });
     const second = interner.read('w', { sections: [part('a', 'completed'), part('b', 'in_progress')], exhibits: [], logs: [] });

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Exhibit, LogEntry, Section } from '../../workflow/types.js';
-import { clonedParts } from '../parts-interner.js';
+import { sameFields } from '../parts-interner.js';
 
 /** What a read can build on: the snapshot this process holds, as the read script's arguments name it. */
 export interface ReadBase {
@@ -31,7 +31,8 @@ export interface Parts {
   logs: LogEntry[];
 }
 
-interface Held extends Parts, ReadBase {
+/** What the process holds of one workflow: what `base()` hands out for `apply()` to build on. */
+export interface Held extends Parts, ReadBase {
   /** How many of the newest log lines `logs` holds at most (fewer only when there were fewer). */
   logWindow: number;
   size: number;
@@ -68,7 +69,7 @@ export class HeldParts {
   }
 
   /** The base a read of `logLimit` lines can build on, or null: read everything. */
-  base(threadId: string, logLimit: number): ReadBase | null {
+  base(threadId: string, logLimit: number): Held | null {
     const held = this.held.get(threadId);
     if (!held) return null;
     // The lines before the held window are not held: a wider window needs them from Redis.
@@ -80,15 +81,15 @@ export class HeldParts {
    * The parts at the version `now` names, from the reply to a read made with `base` (what `base()` returned
    * then); null when a delta cannot be applied to it (a section it does not hold), which asks for a full read.
    */
-  apply(threadId: string, base: ReadBase | null, now: ReadBase, reply: PartsReply, logLimit: number): Parts | null {
-    const held = base ? (base as Held) : this.held.get(threadId);
+  apply(threadId: string, base: Held | null, now: ReadBase, reply: PartsReply, logLimit: number): Parts | null {
+    const held = base ?? this.held.get(threadId);
     const same = held && held.incarnation === now.incarnation ? held : undefined;
     let parts: Parts & { logWindow: number };
     if (reply.mode === 'delta') {
       if (!same || !base) return null;
       const sections = same.sections.slice();
       for (const text of reply.sections) {
-        const section = JSON.parse(text) as Section;
+        const section = parsed<Section>(text);
         const at = sections.findIndex((s) => s.section_id === section.section_id);
         if (at < 0) return null;
         sections[at] = keep(section, sections[at]);
@@ -99,7 +100,7 @@ export class HeldParts {
       const sections = reuse(reply.sections, same?.sections ?? [], (s) => s.section_id);
       sections.sort((a, b) => a.section_order - b.section_order);
       const exhibits = reuse(reply.exhibits ?? [], same?.exhibits ?? [], (e) => e.exhibit_id);
-      const logs = reply.logs.map((text) => Object.freeze(JSON.parse(text) as LogEntry));
+      const logs = reply.logs.map((text) => parsed<LogEntry>(text));
       parts = { sections, exhibits, logs, logWindow: logLimit };
     }
     const current = this.held.get(threadId);
@@ -121,23 +122,25 @@ export class HeldParts {
  * Keeps the wider of the held window and this read's, as far as the lines allow.
  */
 function mergeLogs(held: Held, got: string[], fresh: number, limit: number): { logs: LogEntry[]; logWindow: number } {
-  const lines = got.map((text) => Object.freeze(JSON.parse(text) as LogEntry));
+  const lines = got.map((text) => parsed<LogEntry>(text));
   if (fresh > got.length) return { logs: lines, logWindow: limit };
   const logWindow = Math.max(limit, held.logWindow);
   return { logs: newest(held.logs.concat(lines), logWindow), logWindow };
 }
 
 const newest = <T>(items: T[], n: number): T[] => (n > 0 ? items.slice(-n) : []);
+/** A part from its JSON, frozen: parts are shared between reads (flat objects, so one freeze covers them). */
+const parsed = <T extends object>(text: string): T => Object.freeze(JSON.parse(text) as T);
 
 /** The parts parsed from `texts`, each the held part of the same id where that one is field for field the same. */
 function reuse<T extends object>(texts: string[], held: readonly T[], idOf: (part: T) => string): T[] {
   return texts.map((text) => {
-    const part = JSON.parse(text) as T;
+    const part = parsed<T>(text);
     return keep(part, held.find((h) => idOf(h) === idOf(part)));
   });
 }
 
-/** `old` when `part` equals it field for field; else `part`, frozen. */
+/** `old` when `part` equals it field for field, else `part`. */
 function keep<T extends object>(part: T, old: T | undefined): T {
-  return old && clonedParts.same(old, part) ? old : Object.freeze(part);
+  return old && sameFields(old, part) ? old : part;
 }
