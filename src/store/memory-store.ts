@@ -1,6 +1,6 @@
 import { flat } from './flat.js';
 import type { CaseFacts, Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../workflow/types.js';
-import { applySectionPatch, applyTransition, copyHead, copySection, initialHead, workflowOf } from './state-rules.js';
+import { applySectionPatch, applyTransition, copyHead, copySection, initialHead, newestLogs, workflowOf } from './state-rules.js';
 import {
   MAX_LOGS_KEPT,
   type NewWorkflow,
@@ -114,7 +114,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
     return workflowOf(record.head, {
       sections: body.sections as Section[],
       exhibits: body.exhibitList as Exhibit[],
-      logs: limit > 0 ? body.logs.slice(-limit) : [],
+      logs: newestLogs(body.logs, limit),
     });
   }
 

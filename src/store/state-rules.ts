@@ -33,6 +33,11 @@ export function workflowOf(h: WorkflowHead, parts: Pick<Workflow, 'sections' | '
   return Object.assign(copyHead(h), parts);
 }
 
+/** The newest `n` log lines of a window, oldest first; none for 0 (where `slice(-0)` would give them all). */
+export function newestLogs<T>(logs: T[], n: number): T[] {
+  return n > 0 ? logs.slice(-n) : [];
+}
+
 /**
  * A copy of a section: every field of `Section`, internal ones included (the preview's public shape is
  * `sectionView` in preview-shape.ts). The optional fields are always keys, `undefined` when unset: JSON leaves

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Exhibit, LogEntry, Section } from '../../workflow/types.js';
 import { sameFields } from '../parts-interner.js';
+import { newestLogs } from '../state-rules.js';
 
 /** What a read can build on: the snapshot this process holds, as the read script's arguments name it. */
 export interface ReadBase {
@@ -109,7 +110,7 @@ export class HeldParts {
       this.held.set(threadId, { ...parts, ...now, size: sizeOf(parts) });
     }
     // Copies of the lists (the parts themselves are frozen): a caller's push must not reach the held ones.
-    return { sections: parts.sections.slice(), exhibits: parts.exhibits.slice(), logs: newest(parts.logs, logLimit) };
+    return { sections: parts.sections.slice(), exhibits: parts.exhibits.slice(), logs: newestLogs(parts.logs, logLimit) };
   }
 
   forget(threadId: string): void {
@@ -125,10 +126,9 @@ function mergeLogs(held: Held, got: string[], fresh: number, limit: number): { l
   const lines = got.map((text) => parsed<LogEntry>(text));
   if (fresh > got.length) return { logs: lines, logWindow: limit };
   const logWindow = Math.max(limit, held.logWindow);
-  return { logs: newest(held.logs.concat(lines), logWindow), logWindow };
+  return { logs: newestLogs(held.logs.concat(lines), logWindow), logWindow };
 }
 
-const newest = <T>(items: T[], n: number): T[] => (n > 0 ? items.slice(-n) : []);
 /** A part from its JSON, frozen: parts are shared between reads (flat objects, so one freeze covers them). */
 const parsed = <T extends object>(text: string): T => Object.freeze(JSON.parse(text) as T);
 
