@@ -1,4 +1,4 @@
-import type { CaseFacts, Exhibit } from '../../src/workflow/types.js';
+import type { CaseFacts, Exhibit } from '../../src/domain/types.js';
 
 /** Case facts sized like a real EB-1A case, so section HTML is representative. */
 export const CASE_FACTS: CaseFacts = {

@@ -10,7 +10,7 @@ import { createHttpServer } from '../../src/http/http-server.js';
 import { loadConfig } from '../../src/config.js';
 import { closeDeps, createDeps, startBackgroundWork } from '../../src/deps.js';
 import { createLogger } from '../../src/logger.js';
-import { logEntry } from '../../src/workflow/logs.js';
+import { logEntry } from '../../src/domain/logs.js';
 import { CASE_FACTS, benchExhibits } from './fixtures.js';
 import { Probe } from './probe.js';
 import { serveRpc } from './rpc.js';

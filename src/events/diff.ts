@@ -1,4 +1,4 @@
-import type { LogEntry } from '../workflow/types.js';
+import type { LogEntry } from '../domain/types.js';
 import type { WorkflowView } from './view.js';
 
 /** The typed events of the stream; `snapshot` and `end` are produced by the hub itself. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { WorkflowChange, WorkflowStore } from '../store/workflow-store.js';
-import type { MetadataSettings } from '../workflow/metadata.js';
+import type { MetadataSettings } from '../domain/metadata.js';
 import { PREVIEW_LOG_LIMIT } from '../workflow/preview.js';
 import { diffViews } from './diff.js';
 import { ReplayBuffer } from './replay-buffer.js';

@@ -1,6 +1,6 @@
-import { computeMetadata, type MetadataSettings, type PreviewMetadata } from '../workflow/metadata.js';
+import { computeMetadata, type MetadataSettings, type PreviewMetadata } from '../domain/metadata.js';
 import { previewHeadView, previewLogs, type PreviewHeadView } from '../workflow/preview-shape.js';
-import type { LogEntry, Workflow, WorkflowStatus } from '../workflow/types.js';
+import type { LogEntry, Workflow, WorkflowStatus } from '../domain/types.js';
 
 /**
  * A workflow in exactly the shape of `GET /api/document/preview/{id}` (the SSE `snapshot` event), plus the

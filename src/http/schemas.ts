@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DOCUMENT_TYPES } from '../workflow/types.js';
+import { DOCUMENT_TYPES } from '../domain/types.js';
 
 const noControlChars = (s: string) => !/\p{Cc}/u.test(s);
 

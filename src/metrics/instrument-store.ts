@@ -1,5 +1,5 @@
 import type { SectionPatch, WorkflowStore } from '../store/workflow-store.js';
-import type { Exhibit } from '../workflow/types.js';
+import type { Exhibit } from '../domain/types.js';
 import type { StoreMetrics } from './store-metrics.js';
 
 /**

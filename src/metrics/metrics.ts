@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { WorkflowStore } from '../store/workflow-store.js';
-import { WORKFLOW_STATUSES } from '../workflow/types.js';
+import { WORKFLOW_STATUSES } from '../domain/types.js';
 
 /** Process-wide metrics (event-loop delay, memory, CPU, GC): one collector per process, however many apps. */
 let processRegistry: Registry | null = null;

@@ -1,4 +1,4 @@
-import type { DocumentType, Exhibit, Workflow } from '../workflow/types.js';
+import type { DocumentType, Exhibit, Workflow } from '../domain/types.js';
 import { type Block, parseBlocks, runsText } from './html-blocks.js';
 
 /** Everything the PDF shows, derived from a completed workflow; nothing in it depends on the clock. */

@@ -1,4 +1,4 @@
-import type { Exhibit } from '../workflow/types.js';
+import type { Exhibit } from '../domain/types.js';
 import { ensureSpace } from './draw-blocks.js';
 import { COLOR, CONTENT_WIDTH, PAGE, SPACE, TYPE } from './layout.js';
 

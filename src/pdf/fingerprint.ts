@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Workflow } from '../workflow/types.js';
+import type { Workflow } from '../domain/types.js';
 
 /** Bump when the layout changes, so PDFs cached by an older build are rendered again. */
 export const RENDERER_VERSION = 1;

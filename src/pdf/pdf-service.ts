@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { AppError, threadNotFound } from '../errors.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
 import { isThreadId } from '../workflow/service.js';
-import type { WorkflowStatus } from '../workflow/types.js';
+import type { WorkflowStatus } from '../domain/types.js';
 import { buildDocumentModel } from './document-model.js';
 import { contentFingerprint } from './fingerprint.js';
 import { PdfCache } from './pdf-cache.js';

@@ -1,6 +1,5 @@
-import { flat } from './flat.js';
-import type { CaseFacts, Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../workflow/types.js';
-import { applySectionPatch, applyTransition, copyHead, copySection, initialHead, newestLogs, workflowOf } from './state-rules.js';
+import type { CaseFacts, Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../domain/types.js';
+import { applySectionPatch, applyTransition, copyHead, copySection, initialHead, newestLogs, workflowOf } from '../domain/state-rules.js';
 import {
   MAX_LOGS_KEPT,
   type NewWorkflow,
@@ -300,7 +299,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
   private packIfFinished(record: WorkflowRecord): void {
     const { body } = record;
     if (!body || record.lease || !FINISHED.has(record.head.status)) return;
-    record.packed = flat(JSON.stringify({ sections: body.sections, exhibits: body.exhibitList, logs: body.logs }));
+    record.packed = JSON.stringify({ sections: body.sections, exhibits: body.exhibitList, logs: body.logs });
     record.body = null;
   }
 

@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { StoreUnavailableError } from '../errors.js';
-import type { Workflow, WorkflowHead } from '../workflow/types.js';
+import type { Workflow, WorkflowHead } from '../domain/types.js';
 import { PartsInterner } from './parts-interner.js';
 import type { WorkflowChange, WorkflowStore } from './workflow-store.js';
 

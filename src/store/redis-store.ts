@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Exhibit, LogEntry, Workflow, WorkflowHead } from '../workflow/types.js';
+import type { Exhibit, LogEntry, Workflow, WorkflowHead } from '../domain/types.js';
 import { decodeHead, decodeReadHead, encodeHead } from './redis/codec.js';
 import { isClusterNode, openClient, waitUntilReady, watchConnection, type RedisClient } from './redis/connection.js';
 import { guarded } from './redis/errors.js';
 import { HeldParts, type PartsReply, type ReadBase } from './redis/held-parts.js';
 import { KeySpace } from './redis/keys.js';
-import { initialHead } from './state-rules.js';
+import { initialHead } from '../domain/state-rules.js';
 import {
   ALL_SCRIPTS,
   acquireLease2,

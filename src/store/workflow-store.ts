@@ -6,7 +6,7 @@ import type {
   Workflow,
   WorkflowHead,
   WorkflowStatus,
-} from '../workflow/types.js';
+} from '../domain/types.js';
 
 /** What `create` needs; the store fills in `version`, the aggregates and the timing fields. */
 export interface NewWorkflow {

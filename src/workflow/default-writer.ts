@@ -1,9 +1,9 @@
-import { sectionDefinition } from './document-types.js';
+import { sectionDefinition } from '../domain/document-types.js';
 import { html, textLength } from './html.js';
 import type { SectionWriteInput, SectionWriteResult, SectionWriter } from './section-writer.js';
 import { estimateTokens } from './section-writer.js';
 import { sleep } from './sleep.js';
-import type { CaseFacts, Exhibit, Workflow } from './types.js';
+import type { CaseFacts, Exhibit, Workflow } from '../domain/types.js';
 
 export interface DefaultWriterOptions {
   delayMinMs: number;

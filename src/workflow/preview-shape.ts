@@ -1,4 +1,4 @@
-import type { Exhibit, LogEntry, Section, Workflow, WorkflowStatus } from './types.js';
+import type { Exhibit, LogEntry, Section, Workflow, WorkflowStatus } from '../domain/types.js';
 
 export const PREVIEW_LOG_LIMIT = 50;
 

@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { WorkflowStore } from '../store/workflow-store.js';
 import { PREVIEW_LOG_LIMIT, exhibitView, previewLogs, previewScalars, sectionView } from './preview-shape.js';
-import { computeMetadata, type MetadataSettings } from './metadata.js';
-import type { LogEntry, Section, Workflow, WorkflowHead } from './types.js';
+import { computeMetadata, type MetadataSettings } from '../domain/metadata.js';
+import type { LogEntry, Section, Workflow, WorkflowHead } from '../domain/types.js';
 
 export { PREVIEW_LOG_LIMIT } from './preview-shape.js';
 

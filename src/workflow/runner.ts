@@ -1,15 +1,14 @@
 import type { Logger } from 'pino';
 import { v4 as uuidv4 } from 'uuid';
 import { StoreUnavailableError } from '../errors.js';
-import { applySectionPatch, workflowOf } from '../store/state-rules.js';
+import { applySectionPatch, workflowOf } from '../domain/state-rules.js';
 import type { SectionPatch, SectionWriteOptions, WorkflowStore } from '../store/workflow-store.js';
-import { flat } from '../store/flat.js';
-import { logEntry } from './logs.js';
+import { logEntry } from '../domain/logs.js';
 import type { GenerationLoops } from './generation-loops.js';
 import type { HtmlSanitizer } from './sanitizer.js';
 import type { SectionWriter } from './section-writer.js';
 import { sleep } from './sleep.js';
-import type { Section, Workflow, WorkflowHead } from './types.js';
+import type { Section, Workflow, WorkflowHead } from '../domain/types.js';
 
 export interface RunnerOptions {
   store: WorkflowStore;
@@ -261,7 +260,7 @@ export class GenerationRunner implements GenerationLoops {
 
   private async run(threadId: string, loop: Loop, leaseWaitMs: number): Promise<ExitReason> {
     const { signal } = loop.controller;
-    const token = flat(uuidv4());
+    const token = uuidv4();
     const acquired = await this.acquire(threadId, token, signal, leaseWaitMs);
     if (acquired !== 'acquired') return acquired;
     // Says which process runs the workflow (operators following a takeover; the multi-process tests).

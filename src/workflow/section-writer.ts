@@ -1,4 +1,4 @@
-import type { Exhibit, Section, Workflow } from './types.js';
+import type { Exhibit, Section, Workflow } from '../domain/types.js';
 
 export interface SectionWriteInput {
   workflow: Workflow;

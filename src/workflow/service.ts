@@ -1,11 +1,10 @@
 import { v4 as uuidv4 } from 'uuid';
 import { invalidState, threadNotFound } from '../errors.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
-import { initialSections } from './document-types.js';
-import { flat } from '../store/flat.js';
-import { logEntry } from './logs.js';
+import { initialSections } from '../domain/document-types.js';
+import { logEntry } from '../domain/logs.js';
 import type { GenerationLoops } from './generation-loops.js';
-import type { CaseFacts, DocumentType, WorkflowHead, WorkflowStatus } from './types.js';
+import type { CaseFacts, DocumentType, WorkflowHead, WorkflowStatus } from '../domain/types.js';
 
 export interface StartRequest {
   case_id: string;
@@ -35,7 +34,7 @@ export class WorkflowService {
   }
 
   async start(request: StartRequest): Promise<{ thread_id: string }> {
-    const thread_id = flat(uuidv4());
+    const thread_id = uuidv4();
     const created_at = new Date(Date.now()).toISOString();
     await this.store.create({
       head: {

@@ -5,9 +5,9 @@ import { EventHub } from '../../src/events/event-hub.js';
 import { ReplayBuffer } from '../../src/events/replay-buffer.js';
 import { parseEventId, type EventSink } from '../../src/events/sse.js';
 import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
-import { initialSections } from '../../src/workflow/document-types.js';
-import { logEntry } from '../../src/workflow/logs.js';
-import type { LogEntry } from '../../src/workflow/types.js';
+import { initialSections } from '../../src/domain/document-types.js';
+import { logEntry } from '../../src/domain/logs.js';
+import type { LogEntry } from '../../src/domain/types.js';
 import { waitFor } from '../helpers/app.js';
 
 class FakeSink implements EventSink {

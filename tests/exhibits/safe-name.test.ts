@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExhibitIdSchema } from '../../src/exhibits/exhibit-id.js';
+import { ExhibitIdSchema } from '../../src/domain/exhibit-id.js';
 import { displayName, MAX_SAFE_NAME_BYTES, safeName } from '../../src/exhibits/safe-name.js';
 
 describe('safeName', () => {

@@ -1,4 +1,4 @@
-import type { Exhibit, Section, Workflow } from '../../src/workflow/types.js';
+import type { Exhibit, Section, Workflow } from '../../src/domain/types.js';
 
 /** A completed petition with rich section HTML, for renderer tests that need no HTTP. */
 export function sampleWorkflow(overrides: Partial<Workflow> = {}): Workflow {

@@ -4,7 +4,7 @@ import { DomUtils, parseDocument } from 'htmlparser2';
 import request from 'supertest';
 import type { TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/app.js';
-import type { Exhibit } from '../../src/workflow/types.js';
+import type { Exhibit } from '../../src/domain/types.js';
 import { squash } from './pdf-text.js';
 
 /** Starts a workflow and waits until every section is written. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildDocumentModel } from '../../src/pdf/document-model.js';
 import { renderPdf } from '../../src/pdf/render-pdf.js';
-import type { Section } from '../../src/workflow/types.js';
+import type { Section } from '../../src/domain/types.js';
 import { exhibit, sampleWorkflow } from './fixtures.js';
 import { indexesInOrder } from './helpers.js';
 import { readPdf, squash } from './pdf-text.js';

@@ -1,7 +1,7 @@
 import { v4 as uuidv4 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewWorkflow, WorkflowChange, WorkflowStore } from '../../src/store/workflow-store.js';
-import type { Exhibit, LogEntry, Section, WorkflowStatus } from '../../src/workflow/types.js';
+import type { Exhibit, LogEntry, Section, WorkflowStatus } from '../../src/domain/types.js';
 import { waitFor } from '../helpers/app.js';
 import { noticeIfSkipped } from '../helpers/redis.js';
 import { memoryHarness, memoryOverPortHarness, redisClusterHarness, redisHarness, type StoreHarness, type StoreUnderTest } from './harness.js';

@@ -5,7 +5,7 @@ import { RedisWorkflowStore } from '../../src/store/redis-store.js';
 import { KeySpace } from '../../src/store/redis/keys.js';
 import { read5 } from '../../src/store/redis/scripts.js';
 import type { NewWorkflow, SectionPatch } from '../../src/store/workflow-store.js';
-import type { Exhibit, LogEntry } from '../../src/workflow/types.js';
+import type { Exhibit, LogEntry } from '../../src/domain/types.js';
 import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
 
 noticeIfSkipped(redisAvailable, 'Redis delta read tests');

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
-import { computeMetadata } from '../../src/workflow/metadata.js';
+import { computeMetadata } from '../../src/domain/metadata.js';
 import { PreviewService, assembleBody, reusePieces, serializeParts } from '../../src/workflow/preview.js';
 import { previewHeadView, previewLogs } from '../../src/workflow/preview-shape.js';
-import type { LogEntry, Section, Workflow } from '../../src/workflow/types.js';
+import type { LogEntry, Section, Workflow } from '../../src/domain/types.js';
 
 const at = '2026-11-29T10:00:00.000Z';
 const section = (id: string, order: number, extra: Partial<Section> = {}): Section => ({

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { GatedWriter } from '../helpers/writers.js';
 import { StoreUnavailableError } from '../../src/errors.js';
-import { logEntry } from '../../src/workflow/logs.js';
+import { logEntry } from '../../src/domain/logs.js';
 import type { GenerationRunner } from '../../src/workflow/runner.js';
 
 let t: TestApp;

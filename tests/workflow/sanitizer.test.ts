@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import sanitizeHtml from 'sanitize-html';
 import { ALLOWED_TAGS, SANITIZE_OPTIONS, isCleanSectionHtml, sanitizeSectionHtml, textLength } from '../../src/workflow/html.js';
 import { DefaultSectionWriter } from '../../src/workflow/default-writer.js';
-import { initialSections } from '../../src/workflow/document-types.js';
+import { initialSections } from '../../src/domain/document-types.js';
 import { WorkerSanitizer } from '../../src/workflow/sanitizer.js';
-import { DOCUMENT_TYPES, type Workflow } from '../../src/workflow/types.js';
+import { DOCUMENT_TYPES, type Workflow } from '../../src/domain/types.js';
 import type { SectionWriteInput, SectionWriteResult, SectionWriter } from '../../src/workflow/section-writer.js';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DOCUMENT_TYPES, SECTION_STATUSES, WORKFLOW_STATUSES } from '../../workflow/types.js';
+import { DOCUMENT_TYPES, SECTION_STATUSES, WORKFLOW_STATUSES } from '../../domain/types.js';
 
 /**
  * The shapes of every JSON response, in one place. The OpenAPI document is generated from these (and from

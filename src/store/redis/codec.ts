@@ -1,4 +1,4 @@
-import type { CaseFacts, DocumentType, WorkflowHead, WorkflowStatus } from '../../workflow/types.js';
+import type { CaseFacts, DocumentType, WorkflowHead, WorkflowStatus } from '../../domain/types.js';
 
 /**
  * The head is kept as a Redis hash of strings so scripts can change single fields (HINCRBY, HSET) without

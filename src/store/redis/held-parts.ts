@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
-import type { Exhibit, LogEntry, Section } from '../../workflow/types.js';
+import type { Exhibit, LogEntry, Section } from '../../domain/types.js';
 import { sameFields } from '../parts-interner.js';
-import { newestLogs } from '../state-rules.js';
+import { newestLogs } from '../../domain/state-rules.js';
 
 /** What a read can build on: the snapshot this process holds, as the read script's arguments name it. */
 export interface ReadBase {

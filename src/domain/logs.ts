@@ -1,8 +1,7 @@
-import { flat } from '../store/flat.js';
 import type { LogEntry, LogLevel } from './types.js';
 
 export const SYSTEM_AGENT = 'DocumentMonitor';
 
 export function logEntry(level: LogLevel, message: string, agent = SYSTEM_AGENT): LogEntry {
-  return { timestamp: new Date(Date.now()).toISOString(), level, message: flat(message), agent };
+  return { timestamp: new Date(Date.now()).toISOString(), level, message, agent };
 }

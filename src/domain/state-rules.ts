@@ -1,5 +1,5 @@
-import type { Section, Workflow, WorkflowHead } from '../workflow/types.js';
-import type { NewWorkflow, SectionPatch, Transition } from './workflow-store.js';
+import type { Section, Workflow, WorkflowHead } from './types.js';
+import type { NewWorkflow, SectionPatch, Transition } from '../store/workflow-store.js';
 
 // Copies are object literals naming every field, in one order. `Object.assign({}, obj)` kept four fields in the
 // object and the rest in a separate property array (one heap object more per head and section: 160,000 of
