@@ -55,6 +55,10 @@ export function copySection(s: Section): Section {
     tokens_used: s.tokens_used,
     error_message: s.error_message,
     duration_ms: s.duration_ms,
+    prompt_tokens: s.prompt_tokens,
+    completion_tokens: s.completion_tokens,
+    citations: s.citations,
+    unknown_citations: s.unknown_citations,
   } satisfies Record<keyof Section, unknown>;
 }
 
@@ -110,6 +114,10 @@ export function applySectionPatch(
   if (patch.content_html !== undefined) next.content_html = patch.content_html;
   if (patch.tokens_used !== undefined) next.tokens_used = patch.tokens_used;
   if (patch.duration_ms !== undefined) next.duration_ms = patch.duration_ms;
+  if (patch.prompt_tokens !== undefined) next.prompt_tokens = patch.prompt_tokens;
+  if (patch.completion_tokens !== undefined) next.completion_tokens = patch.completion_tokens;
+  if (patch.citations !== undefined) next.citations = patch.citations;
+  if (patch.unknown_citations !== undefined) next.unknown_citations = patch.unknown_citations;
   if (patch.error_message !== undefined) next.error_message = patch.error_message;
   else if (patch.status !== 'error') next.error_message = undefined;
 

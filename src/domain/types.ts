@@ -27,6 +27,13 @@ export interface Section {
   error_message?: string;
   /** Writing time of a completed section; internal, feeds `estimated_remaining`. */
   duration_ms?: number;
+  /** Model writer: the call's prompt and completion tokens (`tokens_used` is their sum). */
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  /** Exhibit ids the completed section cites ("Exhibit <id>"), in order of first mention. */
+  citations?: string[];
+  /** Of `citations`, those that were not exhibits of the workflow when the section completed. */
+  unknown_citations?: string[];
 }
 
 export interface Exhibit {
@@ -39,7 +46,16 @@ export interface Exhibit {
   file_size: number;
   mime_type: string;
   uploaded_at: string;
+  /** Extraction of the exhibit's text (SPEC "Exhibit text"); absent on exhibits stored before it existed. */
+  text_status?: ExhibitTextStatus;
+  /** Characters of extracted text, when `ready`. */
+  text_chars?: number;
+  /** Why there is no text, when `failed` or `unsupported`. */
+  text_error?: string;
 }
+
+export const EXHIBIT_TEXT_STATUSES = ['pending', 'ready', 'failed', 'unsupported'] as const;
+export type ExhibitTextStatus = (typeof EXHIBIT_TEXT_STATUSES)[number];
 
 export interface CaseFacts {
   beneficiary_name?: string;

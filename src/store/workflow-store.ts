@@ -41,6 +41,10 @@ export interface SectionPatch {
   tokens_used?: number;
   error_message?: string;
   duration_ms?: number;
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  citations?: string[];
+  unknown_citations?: string[];
 }
 
 export interface SectionWriteOptions {

@@ -361,7 +361,7 @@ export class GenerationRunner implements GenerationLoops {
 
       let result;
       try {
-        result = await this.options.writer.write({ workflow: current, section: next, exhibits: current.exhibits, signal });
+        result = await this.options.writer.write({ workflow: current, section: next, exhibits: current.exhibits, signal, log: () => {} });
       } catch (err) {
         if (signal.aborted) return exitReason();
         await this.fail(threadId, next, lease, err, signal);

@@ -150,7 +150,7 @@ describe('HTML that is clean already', () => {
       const exhibits = [{ exhibit_id: 'awards.1', filename: evil, stored_name: 'x.pdf', file_path: '/x', file_size: 1, mime_type: 'application/pdf', uploaded_at: at }];
       const workflow = { thread_id: 't', case_id: evil, user_id: 'u', document_type: type, case_facts: facts, status: 'generating', created_at: at, updated_at: at, error_message: null, version: 1, total_sections: sections.length, completed_sections: 0, completed_ms: 0, total_tokens: 0, active_ms: 0, generating_since: null, sections, exhibits, logs: [] } satisfies Workflow;
       for (const section of sections) {
-        const { content_html } = await writer.write({ workflow, section, exhibits, signal: new AbortController().signal });
+        const { content_html } = await writer.write({ workflow, section, exhibits, signal: new AbortController().signal, log: () => {} });
         expect(isCleanSectionHtml(content_html), `${type}/${section.section_id}`).toBe(true);
         expect(content_html).not.toContain('<script>');
       }
