@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config.js';
 import type { Workflow } from '../../../src/domain/types.js';
+import { ModelClient } from '../../../src/workflow/llm/model-client.js';
 import { createModelWriter, type ModelWriterOptions } from '../../../src/workflow/llm/model-writer.js';
 import type { SectionWriter } from '../../../src/workflow/section-writer.js';
 import { waitFor } from '../../helpers/app.js';
@@ -71,6 +72,16 @@ describe('a section streamed from the model', () => {
       prompt_tokens: 812,
       completion_tokens: 64,
     });
+  });
+
+  it("limits OpenAI's own API by max_completion_tokens, which its reasoning models require", () => {
+    const llm = (url: string) => ({ ...llmConfig(url, { LLM_MAX_OUTPUT_TOKENS: '700' }).llm, model: 'm' });
+    const openai = new ModelClient(llm('https://api.openai.com/v1')).body({ system: 's', user: 'u' });
+    expect(openai).toMatchObject({ max_completion_tokens: 700 });
+    expect(openai).not.toHaveProperty('max_tokens');
+    const local = new ModelClient(llm('http://localhost:11434/v1')).body({ system: 's', user: 'u' });
+    expect(local).toMatchObject({ max_tokens: 700 });
+    expect(local).not.toHaveProperty('max_completion_tokens');
   });
 
   it('reports the section growing, as HTML, chunk by chunk', async () => {
