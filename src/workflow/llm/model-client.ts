@@ -90,6 +90,8 @@ export class ModelClient {
     let usage: TokenUsage | null = null;
     let started = false;
     let broken: unknown = null;
+    // A throw from `onText` is the caller's, not the stream's: it ends the call and is rethrown as it is.
+    let callerError: { err: unknown } | null = null;
     try {
       const stream = await this.client.chat.completions.create(this.body(prompt), { signal: controller.signal });
       started = true;
@@ -97,12 +99,17 @@ export class ModelClient {
       // An abort ends this loop quietly (the SDK's choice); the flags below tell why.
       for await (const chunk of stream) {
         idle.refresh();
-        if (chunk.usage) usage = usageOf(chunk.usage);
+        if (chunk.usage) usage = usageOf(chunk.usage) ?? usage;
         const choice = chunk.choices[0];
         const delta = choice?.delta?.content;
         if (delta) {
           text += delta;
-          onText(text);
+          try {
+            onText(text);
+          } catch (err) {
+            callerError = { err };
+            break;
+          }
         }
         if (choice?.finish_reason) finishReason = choice.finish_reason;
       }
@@ -115,6 +122,7 @@ export class ModelClient {
     }
 
     if (signal.aborted) throw signal.reason;
+    if (callerError) throw callerError.err;
     // A finished answer whose trailing usage chunk or `[DONE]` went missing is still the whole answer.
     if (finishReason === null) throw new ModelCallError(stopped ?? (broken ? failureOf(broken, started, timeoutMs) : { kind: 'cut' }));
     if (finishReason === 'content_filter') throw new ModelCallError({ kind: 'content-filter' });
@@ -123,10 +131,12 @@ export class ModelClient {
   }
 }
 
-function usageOf(u: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number }): TokenUsage {
+/** The usage chunk's figures; null when they are all missing or zero (some servers send zeros), so the text is counted. */
+function usageOf(u: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number }): TokenUsage | null {
   const prompt_tokens = count(u.prompt_tokens);
   const completion_tokens = count(u.completion_tokens);
-  return { prompt_tokens, completion_tokens, total_tokens: count(u.total_tokens) || prompt_tokens + completion_tokens };
+  const total_tokens = count(u.total_tokens) || prompt_tokens + completion_tokens;
+  return total_tokens ? { prompt_tokens, completion_tokens, total_tokens } : null;
 }
 
 const count = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.round(n) : 0);

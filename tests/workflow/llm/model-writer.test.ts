@@ -103,6 +103,33 @@ describe('a section streamed from the model', () => {
     expect(result.tokens_used).toBe(result.prompt_tokens! + result.completion_tokens!);
   });
 
+  it('estimates the tokens when the server reports zeros', async () => {
+    fake.script({ chunks: ['x'.repeat(40)], usage: { prompt_tokens: 0, completion_tokens: 0 } });
+    const result = await (await write(writer())).run;
+    expect(result.completion_tokens).toBe(10);
+    expect(result.tokens_used).toBeGreaterThan(10);
+  });
+
+  it("passes a throw of the caller's onProgress through, without a retry, and ends the call", async () => {
+    fake.script({ chunks: ['a', 'b', 'c'], stallAfter: 2 });
+    const w = writer();
+    const workflow = makeWorkflow('petition');
+    const broken = new Error('caller broke');
+    const run = w.write({
+      workflow,
+      section: workflow.sections[0]!,
+      exhibits: [],
+      signal: new AbortController().signal,
+      onProgress: () => {
+        throw broken;
+      },
+      log: () => {},
+    });
+    await expect(run).rejects.toBe(broken);
+    expect(fake.requests).toHaveLength(1);
+    await waitFor(() => fake.clientClosed === 1);
+  });
+
   it('sends no Authorization header to a local server without a key', async () => {
     const config = llmConfig(fake.url);
     config.llm.apiKey = undefined;
