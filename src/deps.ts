@@ -12,6 +12,7 @@ import { createStore } from './store/create-store.js';
 import type { WorkflowStore } from './store/workflow-store.js';
 import { PreviewService } from './workflow/preview.js';
 import { createRunner, templateWriter } from './workflow/create-runner.js';
+import { createModelWriter } from './workflow/llm/model-writer.js';
 import type { SectionWriter } from './workflow/section-writer.js';
 import { WorkflowService } from './workflow/service.js';
 
@@ -47,14 +48,10 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   return { config, logger, store, runner, service, preview, exhibits, pdf, events, metrics, guards, idempotency };
 }
 
-/** Who writes the sections (`WRITER`). */
+/** Who writes the sections (`WRITER`): the local template writer, or a model behind an OpenAI-compatible API. */
 function sectionWriter(config: Config, logger: Logger): SectionWriter {
-  if (config.writer === 'openai') {
-    // The model writer plugs in here: `return createModelWriter(config, logger);`. Until it lands, the
-    // template writer stands in for it.
-    logger.warn('WRITER=openai is not available in this build; using the template writer');
-  }
-  return templateWriter(config);
+  // Without an `exhibitText` source the model's prompts carry no exhibit excerpts.
+  return config.writer === 'openai' ? createModelWriter(config, logger) : templateWriter(config);
 }
 
 /**

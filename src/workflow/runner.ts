@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { v4 as uuidv4 } from 'uuid';
 import { findCitations } from '../domain/citations.js';
@@ -7,7 +6,8 @@ import type { LogEntry, Section, Workflow } from '../domain/types.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { SectionPatch, WorkflowStore } from '../store/workflow-store.js';
 import { sanitizeSectionHtml } from './sanitizer.js';
-import type { SectionWriteResult, SectionWriter } from './section-writer.js';
+import type { SectionWriteInput, SectionWriteResult, SectionWriter } from './section-writer.js';
+import { sleep } from './sleep.js';
 import { ThrottledSave } from './throttled-save.js';
 
 export interface RunnerOptions {
@@ -174,7 +174,7 @@ export class GenerationRunner {
       if (head?.status !== 'generating') return 'not-generating';
       if (await this.retrying(() => this.store.acquireLease(threadId, token, this.options.leaseTtlMs), signal)) return 'acquired';
       if (Date.now() >= deadline) return 'leased-elsewhere';
-      await delay(250, undefined, { signal });
+      await sleep(250, signal);
     }
   }
 
@@ -210,7 +210,8 @@ export class GenerationRunner {
     await this.save(threadId, section, loop, { status: 'in_progress', updated_at: iso(began), content_html: '', tokens_used: 0 },
       logEntry('info', `Generating section: ${section.section_name}`, AGENT));
 
-    const partials = new ThrottledSave<string>((html) => this.savePartial(threadId, section, loop, html), this.options.flushMs, began);
+    // The partial is kept as given and its `content_html` read only when saved: a model writer renders it then.
+    const partials = new ThrottledSave<Partial>((partial) => this.savePartial(threadId, section, loop, partial), this.options.flushMs, began);
     const logLines: Promise<void>[] = [];
     const outcome = await this.options.writer
       .write({
@@ -218,7 +219,7 @@ export class GenerationRunner {
         section,
         exhibits: wf.exhibits,
         signal,
-        onProgress: ({ content_html }) => partials.offer(content_html),
+        onProgress: (partial) => partials.offer(partial),
         log: (level, message) => logLines.push(this.appendWriterLog(threadId, logEntry(level, message, AGENT))),
       })
       .then(
@@ -331,11 +332,11 @@ export class GenerationRunner {
   }
 
   /** The section's text so far, still `in_progress`; tried once (the next save carries newer text anyway). */
-  private async savePartial(threadId: string, section: Section, loop: Loop, html: string): Promise<void> {
+  private async savePartial(threadId: string, section: Section, loop: Loop, partial: Partial): Promise<void> {
     const leaseToken = loop.leaseToken;
     if (!leaseToken || loop.controller.signal.aborted) return;
-    const patch: SectionPatch = { status: 'in_progress', updated_at: iso(Date.now()), content_html: sanitizeSectionHtml(html) };
     try {
+      const patch: SectionPatch = { status: 'in_progress', updated_at: iso(Date.now()), content_html: sanitizeSectionHtml(partial.content_html) };
       if ((await this.store.updateSection(threadId, section.section_id, patch, { leaseToken })) === null) this.loseLease(threadId, loop);
     } catch (err) {
       this.log.warn({ err, threadId }, 'partial section not saved');
@@ -370,12 +371,15 @@ export class GenerationRunner {
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err;
         this.log.warn({ wait }, 'store unavailable; generation loop retrying');
-        await delay(wait, undefined, { signal });
+        await sleep(wait, signal);
         wait = Math.min(wait * 2, this.options.retryMaxMs ?? 5000);
       }
     }
   }
 }
+
+/** What a streaming writer reports through `onProgress`. */
+type Partial = Parameters<NonNullable<SectionWriteInput['onProgress']>>[0];
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -69,12 +69,14 @@ export class ScriptedWriter implements SectionWriter {
 /**
  * A writer that streams: every `everyMs` it reports the section so far (one more paragraph) through
  * `onProgress`, `chunks` times, then returns the whole (`chunks: Infinity` streams until aborted). Records
- * what it offered, per section, and when it started and ended.
+ * what it offered, per section, when it started and ended, and how often a partial's HTML was read.
  */
 export class StreamingWriter implements SectionWriter {
   readonly offered = new Map<string, string[]>();
   readonly spans = new Map<string, { start: number; end: number }>();
   readonly aborted: string[] = [];
+  /** How often anyone read a reported partial's `content_html` (a model writer renders it on reading). */
+  reads = 0;
 
   constructor(private readonly options: { chunks: number; everyMs: number }) {}
 
@@ -91,7 +93,14 @@ export class StreamingWriter implements SectionWriter {
         n++;
         html += `<p>chunk ${n}</p>`;
         offered.push(html);
-        onProgress?.({ content_html: html });
+        const text = html;
+        const counter = this;
+        onProgress?.({
+          get content_html() {
+            counter.reads++;
+            return text;
+          },
+        });
         if (n >= this.options.chunks) {
           clearInterval(timer);
           span.end = Date.now();

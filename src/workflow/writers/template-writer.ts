@@ -1,8 +1,8 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { sectionDefinition } from '../../domain/document-types.js';
 import type { CaseFacts, Exhibit, Workflow } from '../../domain/types.js';
 import { html } from '../html.js';
 import { estimateTokens, type SectionWriteInput, type SectionWriteResult, type SectionWriter } from '../section-writer.js';
+import { sleep } from '../sleep.js';
 
 export interface TemplateWriterOptions {
   delayMinMs: number;
@@ -100,7 +100,7 @@ export class TemplateSectionWriter implements SectionWriter {
   async write({ workflow, section, exhibits, signal }: SectionWriteInput): Promise<SectionWriteResult> {
     const { delayMinMs, delayMaxMs } = this.options;
     const ms = delayMinMs + Math.floor(this.random() * (delayMaxMs - delayMinMs + 1));
-    if (ms > 0) await delay(ms, undefined, { signal });
+    if (ms > 0) await sleep(ms, signal);
     signal.throwIfAborted();
 
     const facts = workflow.case_facts ?? {};
