@@ -211,7 +211,7 @@ export class GenerationRunner {
       logEntry('info', `Generating section: ${section.section_name}`, AGENT));
 
     // The partial is kept as given and its `content_html` read only when saved: a model writer renders it then.
-    const partials = new ThrottledSave<Partial>((partial) => this.savePartial(threadId, section, loop, partial), this.options.flushMs, began);
+    const partials = new ThrottledSave<PartialSection>((partial) => this.savePartial(threadId, section, loop, partial), this.options.flushMs, began);
     const logLines: Promise<void>[] = [];
     const outcome = await this.options.writer
       .write({
@@ -332,7 +332,7 @@ export class GenerationRunner {
   }
 
   /** The section's text so far, still `in_progress`; tried once (the next save carries newer text anyway). */
-  private async savePartial(threadId: string, section: Section, loop: Loop, partial: Partial): Promise<void> {
+  private async savePartial(threadId: string, section: Section, loop: Loop, partial: PartialSection): Promise<void> {
     const leaseToken = loop.leaseToken;
     if (!leaseToken || loop.controller.signal.aborted) return;
     try {
@@ -379,7 +379,7 @@ export class GenerationRunner {
 }
 
 /** What a streaming writer reports through `onProgress`. */
-type Partial = Parameters<NonNullable<SectionWriteInput['onProgress']>>[0];
+type PartialSection = Parameters<NonNullable<SectionWriteInput['onProgress']>>[0];
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
