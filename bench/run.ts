@@ -1,7 +1,7 @@
-// `npm run bench`: starts everything on loopback, runs the scenarios, prints the table and writes it to
-// bench/results.md. Options: --quick (short windows, for development), --only=1,4 (scenario numbers),
-// --stores=memory (skip the Redis runs), --workflows=N (scenario 4 with N petitions generating instead of
-// 10,000, to find how many a machine carries within the targets; written to .tmp/, not results.md).
+// `npm run bench`: starts everything on loopback, runs the scenarios and prints the table. Options: --quick
+// (short windows, for development), --only=1,4 (scenario numbers), --stores=memory (skip the Redis runs).
+// Only a full run (none of these options) writes bench/results.md; any other run prints its table and keeps a
+// copy under bench/.tmp/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -18,13 +18,10 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',').map(Number);
 const wanted = (n: number) => !only || only.includes(n);
-const stores = args.find((a) => a.startsWith('--stores='))?.slice('--stores='.length).split(',') ?? ['memory', 'redis'];
-const workflowsArg = args.find((a) => a.startsWith('--workflows='))?.slice('--workflows='.length);
-const workflows = workflowsArg === undefined ? undefined : Number(workflowsArg);
-if (workflows !== undefined && !(Number.isInteger(workflows) && workflows >= 100 && workflows <= 50_000)) {
-  process.stderr.write(`bench: --workflows must be a whole number from 100 to 50000, got "${workflowsArg}"\n`);
-  process.exit(1);
-}
+const storesArg = args.find((a) => a.startsWith('--stores='))?.slice('--stores='.length).split(',');
+const stores = storesArg ?? ['memory', 'redis'];
+/** Every scenario on every store, in full: the only run whose table is bench/results.md. */
+const fullRun = !quick && !only && !storesArg;
 
 /** Hard bound on the whole run: a hung child must not hang CI. */
 const HARD_LIMIT_MS = (quick ? 4 : 9) * 60_000;
@@ -42,7 +39,7 @@ const steps: { numbers: number[]; store?: string; run: (ctx: BenchContext) => Pr
 async function main(): Promise<void> {
   const started = new Date();
   const loadAtStart = os.loadavg()[0] ?? 0;
-  const ctx = new BenchContext({ quick, workflows });
+  const ctx = new BenchContext({ quick });
   const watchdog = setTimeout(() => {
     process.stderr.write(`bench: exceeded ${HARD_LIMIT_MS / 60_000} minutes, giving up\n`);
     // The private redis-server and temp files go too; children exit when their IPC channel closes.
@@ -79,10 +76,10 @@ async function main(): Promise<void> {
     );
   }
   const seconds = (Date.now() - started.getTime()) / 1000;
-  const mode = quick ? 'quick mode: short windows, not for quoting' : 'full run';
+  const mode = quick ? 'quick mode: short windows, not for quoting' : fullRun ? 'full run' : 'partial run';
   const markdown = renderMarkdown(ctx.rows.sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true })), ctx.notes, started, seconds, mode, loadAtStart);
   process.stdout.write(`${markdown}\n`);
-  const name = quick ? './.tmp/results-quick.md' : workflows !== undefined ? `./.tmp/results-${workflows}-workflows.md` : './results.md';
+  const name = fullRun ? './results.md' : quick ? './.tmp/results-quick.md' : './.tmp/results-partial.md';
   const file = fileURLToPath(new URL(name, import.meta.url));
   mkdirSync(new URL('./.tmp/', import.meta.url), { recursive: true });
   writeFileSync(file, markdown);

@@ -8,8 +8,7 @@ import type { Metrics } from './metrics/metrics.js';
 import type { PdfService } from './pdf/pdf-service.js';
 import type { WorkflowStore } from './store/workflow-store.js';
 import type { PreviewService } from './workflow/preview.js';
-import type { GenerationLoops } from './workflow/generation-loops.js';
-import type { HtmlSanitizer } from './workflow/sanitizer.js';
+import type { GenerationRunner } from './workflow/runner.js';
 import type { WorkflowService } from './workflow/service.js';
 
 /** Everything the HTTP layer is built from; `createDeps` wires the real ones, tests their own. */
@@ -17,10 +16,8 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   store: WorkflowStore;
-  /** The generation loops: on this thread, or on a generation thread (`GENERATION_THREAD`). */
-  runner: GenerationLoops;
-  /** Cleans writer output off the main thread; closed after the runner. */
-  sanitizer: HtmlSanitizer;
+  /** The generation loops of this process. */
+  runner: GenerationRunner;
   service: WorkflowService;
   preview: PreviewService;
   exhibits: ExhibitService;

@@ -37,7 +37,6 @@ const ConfigSchema = z
     RATE_LIMIT_MUTATING_MAX: nonNegativeInt.default(600),
     RATE_LIMIT_READ_MAX: nonNegativeInt.default(1200),
     IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().positive().default(86_400),
-    GENERATION_THREAD: z.enum(['auto', 'main', 'worker']).default('auto'),
     // Connections and uploads (README "Configuration").
     HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).default(10_000),
     REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(300_000),
@@ -125,12 +124,6 @@ export interface Config {
   /** Per user (or IP) and window on the reading `/api` endpoints (preview, events, files); 0: off. */
   rateLimitReadMax: number;
   idempotencyTtlSeconds: number;
-  /**
-   * Where the generation loops run. `worker`: a thread of their own (with its own Redis connection, or a
-   * port to the main thread's memory store), so the main thread answers requests only. `main`: beside the
-   * requests. `auto`: `worker`.
-   */
-  generationThread: 'main' | 'worker';
   /** Socket limits of the HTTP server (see http-server.ts). */
   server: {
     headersTimeoutMs: number;
@@ -232,7 +225,6 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
     rateLimitMutatingMax: e.RATE_LIMIT_MUTATING_MAX,
     rateLimitReadMax: e.RATE_LIMIT_READ_MAX,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
-    generationThread: e.GENERATION_THREAD === 'auto' ? 'worker' : e.GENERATION_THREAD,
     server: {
       headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,

@@ -11,10 +11,8 @@ import { PdfService } from './pdf/pdf-service.js';
 import { createStore } from './store/create-store.js';
 import type { WorkflowStore } from './store/workflow-store.js';
 import { PreviewService } from './workflow/preview.js';
-import type { GenerationLoops } from './workflow/generation-loops.js';
-import { GenerationThread } from './workflow/generation-thread.js';
-import { createRunner } from './workflow/create-runner.js';
-import { WorkerSanitizer } from './workflow/sanitizer.js';
+import { createRunner, templateWriter } from './workflow/create-runner.js';
+import { createModelWriter } from './workflow/llm/model-writer.js';
 import type { SectionWriter } from './workflow/section-writer.js';
 import { WorkflowService } from './workflow/service.js';
 
@@ -28,12 +26,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const rawStore = overrides.store ?? (await createStore(config, logger));
   const metrics = new Metrics(rawStore);
   const store = instrumentStore(rawStore, metrics);
-  const sanitizer = new WorkerSanitizer();
-  // A writer or store given by the caller lives on this thread, so its loops do too.
-  const runner: GenerationLoops =
-    config.generationThread === 'worker' && !overrides.writer && !overrides.store
-      ? new GenerationThread({ config, logger, metrics, store: config.redisUrl ? undefined : rawStore })
-      : createRunner(config, { store, logger, sanitizer, writer: overrides.writer });
+  const runner = createRunner(config, { store, logger, writer: overrides.writer ?? sectionWriter(config, logger) });
   const service = new WorkflowService(store, runner);
   const metadataSettings = {
     costPer1kTokens: config.costPer1kTokens,
@@ -52,7 +45,13 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   service.onDelete(async (threadId) => preview.forget(threadId));
   service.onDelete((threadId) => exhibits.removeAll(threadId));
   service.onDelete((threadId) => pdf.remove(threadId));
-  return { config, logger, store, runner, sanitizer, service, preview, exhibits, pdf, events, metrics, guards, idempotency };
+  return { config, logger, store, runner, service, preview, exhibits, pdf, events, metrics, guards, idempotency };
+}
+
+/** Who writes the sections (`WRITER`): the local template writer, or a model behind an OpenAI-compatible API. */
+function sectionWriter(config: Config, logger: Logger): SectionWriter {
+  // Without an `exhibitText` source the model's prompts carry no exhibit excerpts.
+  return config.writer === 'openai' ? createModelWriter(config, logger) : templateWriter(config);
 }
 
 /**
@@ -69,7 +68,6 @@ export async function closeDeps(deps: AppDeps): Promise<void> {
   for (const step of [
     () => deps.events.close(),
     () => deps.runner.close(),
-    () => deps.sanitizer.close(),
     () => deps.store.close(),
     () => deps.guards.close(),
   ]) {

@@ -26,8 +26,6 @@ async function main(): Promise<void> {
   // they cannot be.
   await Promise.all([config.uploadDir, config.pdfDir].map((dir) => mkdir(dir, { recursive: true })));
   const deps = await createDeps(config, logger);
-  // The generation thread is up before the first request, so loops and the first sweep start at once.
-  await deps.runner.ready();
   const app = createApp(deps);
 
   const server: Server = await new Promise((resolve, reject) => {

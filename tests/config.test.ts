@@ -20,15 +20,6 @@ describe('loadConfig', () => {
     });
   });
 
-  it('runs the generation loops on their own thread with either store unless told otherwise', () => {
-    const redis = { REDIS_URL: 'redis://127.0.0.1:6379' };
-    expect(loadConfig({}).generationThread).toBe('worker');
-    expect(loadConfig(redis).generationThread).toBe('worker');
-    expect(loadConfig({ ...redis, GENERATION_THREAD: 'main' }).generationThread).toBe('main');
-    expect(loadConfig({ GENERATION_THREAD: 'worker' }).generationThread).toBe('worker');
-    expect(loadConfig({ GENERATION_THREAD: 'main' }).generationThread).toBe('main');
-  });
-
   it('treats empty values as unset', () => {
     expect(loadConfig({ PORT: '', REDIS_URL: '' }).port).toBe(3000);
   });
@@ -50,7 +41,6 @@ describe('loadConfig', () => {
     [{ COST_PER_1K_TOKENS: '-0.1' }, 'COST_PER_1K_TOKENS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ REDIS_URL: 'http://example' }, 'REDIS_URL'],
-    [{ GENERATION_THREAD: 'both' }, 'GENERATION_THREAD'],
   ])('refuses %o, naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {

@@ -25,14 +25,11 @@ export class BenchContext {
   readonly rows: Row[] = [];
   readonly notes: string[] = [];
   readonly quick: boolean;
-  /** Scenario 4's number of petitions generating at once (the issue's figure is 10,000). */
-  readonly workflows: number;
   private redis: { url: string; proc: ChildProcess | null; prefixes: string[] } | null = null;
   private runs = 0;
 
-  constructor(options: { quick: boolean; workflows?: number }) {
+  constructor(options: { quick: boolean }) {
     this.quick = options.quick;
-    this.workflows = options.workflows ?? 10_000;
   }
 
   get logFile(): string {

@@ -19,7 +19,6 @@ const probe = new Probe();
 const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' });
 const logger = config.logLevel === 'silent' ? pino({ level: 'silent' }) : createLogger(config);
 const deps = await createDeps(config, logger);
-await deps.runner.ready();
 const app = createApp(deps);
 const server = createHttpServer(app).listen(0, '127.0.0.1');
 await new Promise<void>((resolve, reject) => {
@@ -96,7 +95,6 @@ async function heapPerWorkflow({ count, batch = 500 }: { count: number; batch?: 
     );
     const batchIds = started.map((s) => s.thread_id);
     ids.push(...batchIds);
-    // By the store, not by the loop count: a generation thread reports its loops a moment late.
     await waitUntil(async () => (await countCompleted(batchIds)) === batchIds.length, 60_000);
   }
   const completed = await countCompleted(ids);

@@ -1,79 +1,57 @@
 import type { Logger } from 'pino';
 import { v4 as uuidv4 } from 'uuid';
-import { StoreUnavailableError } from '../errors.js';
-import { applySectionPatch, workflowOf } from '../domain/state-rules.js';
-import type { SectionPatch, SectionWriteOptions, WorkflowStore } from '../store/workflow-store.js';
+import { findCitations } from '../domain/citations.js';
 import { logEntry } from '../domain/logs.js';
-import type { GenerationLoops } from './generation-loops.js';
-import type { HtmlSanitizer } from './sanitizer.js';
-import type { SectionWriter } from './section-writer.js';
+import type { LogEntry, Section, Workflow } from '../domain/types.js';
+import { StoreUnavailableError } from '../errors.js';
+import type { SectionPatch, WorkflowStore } from '../store/workflow-store.js';
+import { sanitizeSectionHtml } from './sanitizer.js';
+import type { SectionWriteInput, SectionWriteResult, SectionWriter } from './section-writer.js';
 import { sleep } from './sleep.js';
-import type { Section, Workflow, WorkflowHead } from '../domain/types.js';
+import { ThrottledSave } from './throttled-save.js';
 
 export interface RunnerOptions {
   store: WorkflowStore;
   writer: SectionWriter;
-  /** Cleans what the writer returns before it is stored. */
-  sanitizer: HtmlSanitizer;
   logger: Logger;
-  /** Lease length. Section writes extend it; a writer slower than a third of it gets renewal calls. */
+  /** Lease length; every held lease is renewed about every third of it. */
   leaseTtlMs: number;
-  /** How often generating workflows without a live loop anywhere are looked for (crash takeover). */
+  /** How often generating workflows that no live loop anywhere holds are looked for (crash takeover). */
   recoveryIntervalMs: number;
+  /** A section being written is saved at most this often (`LLM_FLUSH_MS`). */
+  flushMs: number;
   /** How long a loop that finds the lease taken keeps trying (covers a loop elsewhere that is just exiting). */
   leaseWaitMs?: number;
   /** Backoff bounds while the store is unavailable. */
   retryBaseMs?: number;
   retryMaxMs?: number;
-  /** Told when a loop starts (`true`) and when it has ended (`false`): a generation thread reports them. */
-  onLoop?: (threadId: string, running: boolean) => void;
 }
 
-type ExitReason = 'not-generating' | 'leased-elsewhere' | 'lease-lost' | 'aborted' | 'failed';
-
-/** A loop's hold on its workflow's lease. */
-interface HeldLease {
-  token: string;
-  /** When it was last extended, by a section write or a renewal call. */
-  extendedAt: number;
-  /** How long after `extendedAt` the renewer extends it: drawn anew at each renewal (see `renewLeases`). */
-  renewAfter: number;
-  /** The renewer tick whose bucket holds it (see `schedule`); -1 in none. */
-  dueTick: number;
-  /** A renewal found it taken: the loop's controller is aborted and nothing more is written. */
-  lost: boolean;
-}
+/** Why a loop ended: the workflow stopped generating, another process holds it, or it was aborted. */
+type Exit = 'not-generating' | 'leased-elsewhere' | 'aborted';
 
 interface Loop {
+  /** Aborted by `stop` (deletion), `close` (shutdown) and a lost lease; the writer gets its signal. */
   controller: AbortController;
+  /** The lease the loop holds while it writes sections; null before it has it and once it gave it up. */
+  leaseToken: string | null;
   done: Promise<void>;
-  /** Set while the loop holds the workflow's lease. */
-  lease: HeldLease | null;
 }
 
 const AGENT = 'SectionWriter';
 
 /**
- * Runs generation loops: at most one per workflow in this process, and — through the store's lease — at
- * most one across all processes sharing the store. A loop writes sections until the stored status is no
- * longer `generating`; it checks the status after every section, so a pause made anywhere takes effect at
- * the next section boundary.
+ * Runs generation loops on this thread: at most one per workflow here, and — through the store's lease — at
+ * most one across every process sharing the store. A loop reads the workflow at each section boundary and
+ * writes the first section that is not completed, until the stored status is no longer `generating`: a
+ * pause made anywhere lets the section in flight finish and stops the loop after it.
  */
-export class GenerationRunner implements GenerationLoops {
+export class GenerationRunner {
   private readonly loops = new Map<string, Loop>();
   private readonly store: WorkflowStore;
   private readonly log: Logger;
-  /** A lease not extended for this long may get a renewal call; one not extended for 1.5 times it gets one. */
-  private readonly renewEvery: number;
-  /** How often the renewer looks. */
-  private readonly renewTick: number;
-  /** One timer renews the leases of every loop here that needs it; runs while there are loops. */
-  private renewer: NodeJS.Timeout | null = null;
-  /**
-   * Held leases by the renewer tick at which they may be due. A section write extends a lease without moving
-   * it: the renewer finds it not yet due and moves it then. So each tick looks only at its own bucket.
-   */
-  private readonly due = new Map<number, Set<string>>();
+  /** One timer renews the leases of every loop here (`renewLeases`). */
+  private renewTimer: NodeJS.Timeout | null = null;
   private recoveryTimer: NodeJS.Timeout | null = null;
   private stopListening: (() => void) | null = null;
   private closing: Promise<void> | null = null;
@@ -81,8 +59,6 @@ export class GenerationRunner implements GenerationLoops {
   constructor(private readonly options: RunnerOptions) {
     this.store = options.store;
     this.log = options.logger.child({ component: 'runner' });
-    this.renewEvery = Math.max(100, Math.floor(options.leaseTtlMs / 3));
-    this.renewTick = Math.min(100, Math.floor(this.renewEvery / 4));
   }
 
   /** Number of loops running in this process. */
@@ -94,34 +70,27 @@ export class GenerationRunner implements GenerationLoops {
     return this.loops.has(threadId);
   }
 
-  /** Loops on this thread can always start. */
-  ready(): Promise<void> {
-    return Promise.resolve();
-  }
-
   /**
    * Starts a loop for the workflow unless one already runs here; the loop itself checks status and lease.
-   * `waitForLease: false` gives up at once when another process holds the lease (the recovery sweep: a
-   * loop elsewhere is alive, and waiting for it in every process on every sweep only loads the store).
+   * `waitForLease: false` gives up at once when another process holds the lease (recovery: a loop elsewhere
+   * is alive, and waiting for it in every process on every sweep only loads the store).
    */
   ensureRunning(threadId: string, { waitForLease = true }: { waitForLease?: boolean } = {}): void {
     if (this.closing || this.loops.has(threadId)) return;
-    const loop: Loop = { controller: new AbortController(), done: Promise.resolve(), lease: null };
-    loop.done = this.run(threadId, loop, waitForLease ? (this.options.leaseWaitMs ?? 3000) : 0)
-      .catch((err: unknown): ExitReason => {
-        this.log.error({ err, threadId }, 'generation loop crashed');
-        return 'failed';
-      })
-      .then((reason) => {
-        this.loops.delete(threadId);
-        this.options.onLoop?.(threadId, false);
-        if (this.loops.size === 0) this.stopRenewer();
-        // A resume can land between the loop's last status read and its exit; look once more.
-        if (reason === 'not-generating') this.recheck(threadId);
-      });
+    const loop: Loop = { controller: new AbortController(), leaseToken: null, done: Promise.resolve() };
     this.loops.set(threadId, loop);
-    this.options.onLoop?.(threadId, true);
-    this.renewer ??= setInterval(() => this.renewLeases(), this.renewTick).unref();
+    loop.done = this.run(threadId, loop, waitForLease ? (this.options.leaseWaitMs ?? 3000) : 0)
+      .catch((err: unknown): Exit => {
+        this.log.error({ err, threadId }, 'generation loop crashed');
+        return 'aborted';
+      })
+      .then((exit) => {
+        this.loops.delete(threadId);
+        this.log.info({ threadId, exit }, 'generation loop ended');
+        // A resume can land between the loop's last status read and its exit, and find it still running.
+        if (exit === 'not-generating') this.recheck(threadId);
+      });
+    this.scheduleRenewal();
   }
 
   /** Aborts this process's loop for the workflow (deletion) and waits for it to end. */
@@ -140,34 +109,31 @@ export class GenerationRunner implements GenerationLoops {
     if (this.recoveryTimer || this.closing) return;
     // Our own loops release too; they are still registered then, so ensureRunning leaves them be.
     this.stopListening = this.store.onLeaseReleased((threadId) => this.ensureRunning(threadId, { waitForLease: false }));
-    const tick = () => {
+    const sweep = () => {
       this.recover().catch((err: unknown) => this.log.warn({ err }, 'recovery sweep failed'));
     };
-    tick();
-    this.recoveryTimer = setInterval(tick, this.options.recoveryIntervalMs);
+    sweep();
+    this.recoveryTimer = setInterval(sweep, this.options.recoveryIntervalMs);
     this.recoveryTimer.unref();
   }
 
-  /**
-   * One sweep: a loop for each generating workflow that no live lease holds. The loop itself reads the status
-   * and takes the lease, so a workflow that stopped or was taken since it was listed costs one read.
-   */
+  /** One sweep: a loop for each generating workflow that no live lease holds and no loop here runs. */
   async recover(): Promise<void> {
-    const ids = await this.store.listGenerating({ skip: (id) => this.loops.has(id), unleased: true });
+    const ids = await this.store.listGenerating({ unleased: true });
     for (const id of ids) {
       if (this.closing) return;
-      this.ensureRunning(id, { waitForLease: false });
+      if (!this.loops.has(id)) this.ensureRunning(id, { waitForLease: false });
     }
   }
 
   /**
-   * Stops every loop at its current point (writers are aborted), leaving the workflows `generating` and
-   * releasing their leases so another process continues at once. Runs once; later calls share the result.
+   * Stops every loop at once (writers are aborted), leaving the workflows `generating` and releasing their
+   * leases so another process continues them. Runs once; later calls share the result.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.recoveryTimer) clearInterval(this.recoveryTimer);
-      this.stopRenewer();
+      if (this.renewTimer) clearTimeout(this.renewTimer);
       this.stopListening?.();
       const loops = [...this.loops.values()];
       for (const loop of loops) loop.controller.abort(new Error('shutting down'));
@@ -176,76 +142,213 @@ export class GenerationRunner implements GenerationLoops {
     return this.closing;
   }
 
-  /**
-   * Renews each held lease not extended for its `renewAfter`: a time drawn between `renewEvery` and 1.5 times
-   * it less one tick, looked for every `renewTick`, so a lease is extended at the latest half-way through it.
-   * The spread is what matters: loops that started together (a restart, a takeover, a burst of starts) and
-   * whose writers are slow would otherwise all be due in the same tick — 10,000 store calls in one turn of the
-   * event loop, with Redis a stall of the polls (bench scenario 4, polls alone). A renewal that finds the lease
-   * taken aborts that loop.
-   */
-  private renewLeases(): void {
-    const now = Date.now();
-    const current = Math.floor(now / this.renewTick);
-    // Only the buckets that came due: looking at every loop each tick cost 1 % of the main thread at 5,000
-    // loops. (About 1.5 × renewEvery / renewTick buckets exist at a time.)
-    for (const [tick, ids] of this.due) {
-      if (tick > current) continue;
-      this.due.delete(tick);
-      for (const threadId of ids) {
-        const loop = this.loops.get(threadId);
-        const lease = loop?.lease;
-        if (!loop || !lease || lease.lost || lease.dueTick !== tick) continue;
-        lease.dueTick = -1;
-        if (now - lease.extendedAt < lease.renewAfter) {
-          this.schedule(threadId, lease, lease.extendedAt + lease.renewAfter); // a section write extended it
-          continue;
-        }
-        lease.extendedAt = now;
-        lease.renewAfter = this.renewAfter();
-        this.schedule(threadId, lease, now + lease.renewAfter);
-        this.store
-          .renewLease(threadId, lease.token, this.options.leaseTtlMs)
-          .then((held) => {
-            if (held || loop.lease !== lease) return;
-            lease.lost = true;
-            loop.controller.abort(new Error('lease lost'));
-          })
-          .catch((err: unknown) => {
-            this.log.warn({ err, threadId }, 'lease renewal failed; retrying');
-            if (loop.lease !== lease) return;
-            lease.extendedAt = 0; // not extended: try again at the next look
-            this.schedule(threadId, lease, 0);
-          });
+  /** One loop: take the lease, write sections while the workflow is generating, give the lease up. */
+  private async run(threadId: string, loop: Loop, leaseWaitMs: number): Promise<Exit> {
+    const { signal } = loop.controller;
+    const token = uuidv4();
+    try {
+      const acquired = await this.acquire(threadId, token, signal, leaseWaitMs);
+      if (acquired !== 'acquired') return acquired;
+      loop.leaseToken = token;
+      // Says which process runs the workflow (operators following a takeover; the multi-process tests).
+      this.log.info({ threadId, pid: process.pid }, 'generation loop holds the lease');
+      return await this.writeSections(threadId, loop);
+    } catch (err) {
+      if (!signal.aborted) throw err;
+      this.log.debug({ threadId, reason: String(signal.reason) }, 'generation loop aborted');
+      return 'aborted';
+    } finally {
+      if (loop.leaseToken) {
+        loop.leaseToken = null;
+        await this.store.releaseLease(threadId, token).catch(() => {
+          // Unreachable store: the lease simply expires.
+        });
       }
     }
   }
 
-  /** Puts the lease in the bucket of the first tick at or after `at`, out of the one it was in. */
-  private schedule(threadId: string, lease: HeldLease, at: number): void {
-    const tick = Math.ceil(at / this.renewTick);
-    if (lease.dueTick === tick) return;
-    this.unschedule(threadId, lease);
-    let bucket = this.due.get(tick);
-    if (!bucket) this.due.set(tick, (bucket = new Set()));
-    bucket.add(threadId);
-    lease.dueTick = tick;
+  private async acquire(threadId: string, token: string, signal: AbortSignal, waitMs: number): Promise<'acquired' | Exit> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const head = await this.retrying(() => this.store.getHead(threadId), signal);
+      if (head?.status !== 'generating') return 'not-generating';
+      if (await this.retrying(() => this.store.acquireLease(threadId, token, this.options.leaseTtlMs), signal)) return 'acquired';
+      if (Date.now() >= deadline) return 'leased-elsewhere';
+      await sleep(250, signal);
+    }
   }
 
-  private unschedule(threadId: string, lease: HeldLease): void {
-    const bucket = this.due.get(lease.dueTick);
-    bucket?.delete(threadId);
-    if (bucket?.size === 0) this.due.delete(lease.dueTick);
-    lease.dueTick = -1;
+  private async writeSections(threadId: string, loop: Loop): Promise<Exit> {
+    const { signal } = loop.controller;
+    for (;;) {
+      // Read at every section boundary: a pause, an upload or a deletion made anywhere is seen here.
+      const wf = await this.retrying(() => this.store.get(threadId, { logLimit: 0 }), signal);
+      if (wf?.status !== 'generating') return 'not-generating';
+      const section = wf.sections.find((s) => s.status !== 'completed');
+      if (!section) {
+        await this.retrying(
+          () =>
+            this.store.transition(threadId, {
+              from: ['generating'],
+              to: 'completed',
+              at: Date.now(),
+              log: logEntry('success', 'Document generation completed successfully!'),
+            }),
+          signal,
+        );
+        return 'not-generating';
+      }
+      if (!(await this.writeSection(threadId, wf, section, loop))) return 'not-generating';
+    }
   }
 
-  private renewAfter(): number {
-    return this.renewEvery + Math.random() * (this.renewEvery / 2 - this.renewTick);
+  /** Writes one section from scratch and stores it; false when the writer failed (the workflow is `error`). */
+  private async writeSection(threadId: string, wf: Workflow, section: Section, loop: Loop): Promise<boolean> {
+    const { signal } = loop.controller;
+    const began = Date.now();
+    // From scratch: a section left in progress by a crashed process, or failed before a resume, starts empty.
+    await this.save(threadId, section, loop, { status: 'in_progress', updated_at: iso(began), content_html: '', tokens_used: 0 },
+      logEntry('info', `Generating section: ${section.section_name}`, AGENT));
+
+    // The partial is kept as given and its `content_html` read only when saved: a model writer renders it then.
+    const partials = new ThrottledSave<PartialSection>((partial) => this.savePartial(threadId, section, loop, partial), this.options.flushMs, began);
+    const logLines: Promise<void>[] = [];
+    const outcome = await this.options.writer
+      .write({
+        workflow: wf,
+        section,
+        exhibits: wf.exhibits,
+        signal,
+        onProgress: (partial) => partials.offer(partial),
+        log: (level, message) => logLines.push(this.appendWriterLog(threadId, logEntry(level, message, AGENT))),
+      })
+      .then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error }),
+      );
+    // Nothing of the writer's lands after what follows: a pending partial is dropped, one in flight awaited.
+    await partials.close();
+    await Promise.all(logLines);
+    signal.throwIfAborted();
+
+    if ('error' in outcome) {
+      await this.fail(threadId, section, loop, outcome.error);
+      return false;
+    }
+    await this.complete(threadId, section, loop, outcome.result, began);
+    return true;
   }
 
-  private stopRenewer(): void {
-    if (this.renewer) clearInterval(this.renewer);
-    this.renewer = null;
+  /** Stores the section completed, with the exhibits it cites; a `warning` line for each unknown one. */
+  private async complete(threadId: string, section: Section, loop: Loop, result: SectionWriteResult, began: number) {
+    const { signal } = loop.controller;
+    const content_html = sanitizeSectionHtml(String(result.content_html ?? ''));
+    const tokens = tokenCount(result.tokens_used);
+    // The exhibits as they are now: one uploaded while the section was written counts.
+    const current = await this.retrying(() => this.store.get(threadId, { logLimit: 0 }), signal);
+    const exhibitIds = new Set(current?.exhibits.map((e) => e.exhibit_id));
+    const citations = findCitations(content_html);
+    const unknown = citations.filter((id) => !exhibitIds.has(id));
+    const finished = Date.now();
+    const patch: SectionPatch = {
+      status: 'completed',
+      updated_at: iso(finished),
+      content_html,
+      tokens_used: tokens,
+      duration_ms: finished - began,
+      citations,
+      unknown_citations: unknown,
+    };
+    if (result.prompt_tokens !== undefined) patch.prompt_tokens = tokenCount(result.prompt_tokens);
+    if (result.completion_tokens !== undefined) patch.completion_tokens = tokenCount(result.completion_tokens);
+    await this.save(threadId, section, loop, patch, logEntry('success', `Completed section: ${section.section_name} (${tokens} tokens)`, AGENT));
+    for (const id of unknown) {
+      const line = logEntry('warning', `${section.section_name} cites Exhibit ${id}, which is not an exhibit of this document`, AGENT);
+      await this.retrying(() => this.store.appendLog(threadId, line), signal);
+    }
+  }
+
+  /** Marks the section and the workflow `error` with the writer's message; completed sections stay. */
+  private async fail(threadId: string, section: Section, loop: Loop, err: unknown) {
+    const message = err instanceof Error && err.message ? err.message : 'Section writer failed';
+    this.log.warn({ err, threadId, section: section.section_id }, 'section writer failed');
+    await this.save(threadId, section, loop, { status: 'error', updated_at: iso(Date.now()), content_html: '', error_message: message },
+      logEntry('error', `Section failed: ${section.section_name}: ${message}`, AGENT));
+    await this.retrying(
+      () =>
+        this.store.transition(threadId, {
+          from: ['generating', 'paused'],
+          to: 'error',
+          at: Date.now(),
+          errorMessage: `Section "${section.section_name}" failed: ${message}`,
+          log: logEntry('error', 'Document generation failed'),
+        }),
+      loop.controller.signal,
+    );
+  }
+
+  /**
+   * Renews every held lease about every third of its length. The wait is drawn anew each time (between a
+   * quarter and five twelfths of the lease), so processes that started together do not renew in step, and
+   * a failed renewal (store briefly away) is followed by another well before the lease runs out. A renewal
+   * that finds the lease taken aborts that loop.
+   */
+  private scheduleRenewal(): void {
+    if (this.renewTimer || this.closing) return;
+    const wait = (this.options.leaseTtlMs / 3) * (0.75 + Math.random() * 0.5);
+    this.renewTimer = setTimeout(() => {
+      this.renewTimer = null;
+      this.renewLeases();
+      if (this.loops.size > 0) this.scheduleRenewal();
+    }, wait);
+    this.renewTimer.unref();
+  }
+
+  private renewLeases(): void {
+    for (const [threadId, loop] of this.loops) {
+      const token = loop.leaseToken;
+      if (!token) continue;
+      this.store.renewLease(threadId, token, this.options.leaseTtlMs).then(
+        (held) => {
+          if (!held && loop.leaseToken === token) this.loseLease(threadId, loop);
+        },
+        (err: unknown) => this.log.warn({ err, threadId }, 'lease renewal failed; the next one tries again'),
+      );
+    }
+  }
+
+  private loseLease(threadId: string, loop: Loop): void {
+    this.log.warn({ threadId }, 'generation lease lost (or the workflow is gone); stopping the loop');
+    loop.controller.abort(new Error('lease lost'));
+  }
+
+  /** A section write under the loop's lease; one the store refuses (lease, workflow or section gone) ends the loop. */
+  private async save(threadId: string, section: Section, loop: Loop, patch: SectionPatch, log?: LogEntry): Promise<void> {
+    const { signal } = loop.controller;
+    const leaseToken = loop.leaseToken!;
+    const version = await this.retrying(() => this.store.updateSection(threadId, section.section_id, patch, { leaseToken, log }), signal);
+    if (version === null) this.loseLease(threadId, loop);
+    signal.throwIfAborted();
+  }
+
+  /** The section's text so far, still `in_progress`; tried once (the next save carries newer text anyway). */
+  private async savePartial(threadId: string, section: Section, loop: Loop, partial: PartialSection): Promise<void> {
+    const leaseToken = loop.leaseToken;
+    if (!leaseToken || loop.controller.signal.aborted) return;
+    try {
+      const patch: SectionPatch = { status: 'in_progress', updated_at: iso(Date.now()), content_html: sanitizeSectionHtml(partial.content_html) };
+      if ((await this.store.updateSection(threadId, section.section_id, patch, { leaseToken })) === null) this.loseLease(threadId, loop);
+    } catch (err) {
+      this.log.warn({ err, threadId }, 'partial section not saved');
+    }
+  }
+
+  private async appendWriterLog(threadId: string, line: LogEntry): Promise<void> {
+    try {
+      await this.store.appendLog(threadId, line);
+    } catch (err) {
+      this.log.warn({ err, threadId }, 'writer log line not saved');
+    }
   }
 
   private recheck(threadId: string): void {
@@ -258,240 +361,27 @@ export class GenerationRunner implements GenerationLoops {
       .catch((err: unknown) => this.log.warn({ err, threadId }, 'status re-check failed'));
   }
 
-  private async run(threadId: string, loop: Loop, leaseWaitMs: number): Promise<ExitReason> {
-    const { signal } = loop.controller;
-    const token = uuidv4();
-    const acquired = await this.acquire(threadId, token, signal, leaseWaitMs);
-    if (acquired !== 'acquired') return acquired;
-    // Says which process runs the workflow (operators following a takeover; the multi-process tests).
-    this.log.info({ threadId, pid: process.pid }, 'generation loop holds the lease');
-
-    // Every section write extends the lease; the runner's one renewal timer (`renewLeases`) calls the store
-    // only for a lease not extended for a third of its length (a slow writer), so a loop at the default pace
-    // makes no renewal calls. A lost lease aborts the loop's own controller: one signal per loop. (Each
-    // AbortSignal costs hidden classes of its own on Node 20, and AbortSignal.any adds weak references on top:
-    // bench scenario 4.) One timer for all loops, not one per loop: 10,000 loops kept 10,000 intervals, each
-    // with its closure, context and timer object on the heap.
-    const lease: HeldLease = { token, extendedAt: Date.now(), renewAfter: this.renewAfter(), dueTick: -1, lost: false };
-    loop.lease = lease;
-    this.schedule(threadId, lease, lease.extendedAt + lease.renewAfter);
-
-    try {
-      return await this.writeSections(threadId, lease, signal);
-    } finally {
-      loop.lease = null;
-      this.unschedule(threadId, lease);
-      await this.store.releaseLease(threadId, token).catch(() => {
-        // Unreachable store: the lease simply expires.
-      });
-    }
-  }
-
-  private async acquire(
-    threadId: string,
-    token: string,
-    signal: AbortSignal,
-    waitMs: number,
-  ): Promise<'acquired' | Exclude<ExitReason, 'lease-lost'>> {
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      const head = await this.retrying(() => this.store.getHead(threadId), signal);
-      if (head === aborted) return 'aborted';
-      if (head?.status !== 'generating') return 'not-generating';
-      const got = await this.retrying(() => this.store.acquireLease(threadId, token, this.options.leaseTtlMs), signal);
-      if (got === aborted) return 'aborted';
-      if (got) return 'acquired';
-      if (Date.now() >= deadline) return 'leased-elsewhere';
-      if ((await this.pause(250, signal)) === aborted) return 'aborted';
-    }
-  }
-
-  private async writeSections(threadId: string, lease: HeldLease, signal: AbortSignal): Promise<ExitReason> {
-    const exitReason = (): ExitReason => (lease.lost ? 'lease-lost' : 'aborted');
-    // Read in full once; after that each section write answers the version it left, and the loop keeps its own
-    // copy up to date. Only when the version shows that someone else wrote meanwhile (an upload, a pause, a
-    // log line) is the workflow read again: the writer sees new exhibits, and the status check sees a pause.
-    let wf: Workflow | null = null;
-    // The section the last completing write also started (`next` of that write), and when.
-    let startedNext: StartedSection | null = null;
-    for (;;) {
-      if (!wf) {
-        const read = await this.retrying(() => this.store.get(threadId, { logLimit: 0 }), signal);
-        if (read === aborted) return exitReason();
-        wf = read;
-      }
-      if (!wf) return 'not-generating';
-      const next: Section | undefined = wf.sections.find((s) => s.status !== 'completed');
-      // The section this loop's last write started (`next` of that write) is being written, even when a pause
-      // landed between that write and this read: it is finished and kept, like any section a pause finds in
-      // progress, and the loop stops after it. (Left in progress, it would be started again on resume.)
-      const last: StartedSection | null = startedNext;
-      const ownStarted = last !== null && next?.status === 'in_progress' && next.section_id === last.sectionId ? last : null;
-      if (wf.status !== 'generating' && !(ownStarted && wf.status === 'paused')) return 'not-generating';
-
-      if (!next) {
-        const done = await this.retrying(
-          () =>
-            this.store.transition(threadId, {
-              from: ['generating'],
-              to: 'completed',
-              at: Date.now(),
-              log: logEntry('success', 'Document generation completed successfully!'),
-            }),
-          signal,
-        );
-        return done === aborted ? exitReason() : 'not-generating';
-      }
-
-      let began: number;
-      // Null when someone else wrote since `wf` was read: the writer gets `wf`, and the workflow is read again.
-      let writing: Workflow | null = wf;
-      if (ownStarted) {
-        began = ownStarted.began; // started by the write that completed the section before it
-      } else {
-        began = Date.now();
-        const startPatch = startOf(began);
-        const started = await this.writeSection(threadId, next, lease, signal, startPatch, startLog(next));
-        if (started === aborted) return exitReason();
-        if (!started) return 'lease-lost';
-        writing = advance(wf, [[next, startPatch]], started);
-      }
-      startedNext = null;
-      const current: Workflow = writing ?? wf;
-
-      let result;
-      try {
-        result = await this.options.writer.write({ workflow: current, section: next, exhibits: current.exhibits, signal, log: () => {} });
-      } catch (err) {
-        if (signal.aborted) return exitReason();
-        await this.fail(threadId, next, lease, err, signal);
-        return 'not-generating';
-      }
-
-      const tokens = Number.isFinite(result.tokens_used) ? Math.max(0, Math.round(result.tokens_used)) : 0;
-      const content_html = await this.options.sanitizer.sanitize(String(result.content_html ?? ''));
-      const finished = Date.now();
-      const donePatch: SectionPatch = {
-        status: 'completed',
-        updated_at: new Date(finished).toISOString(),
-        content_html,
-        tokens_used: tokens,
-        duration_ms: finished - began,
-      };
-      // The section after it starts in the same write, if the workflow is still generating then: one version,
-      // one change message and one Redis script per section boundary where there were two (README change log).
-      const changes: [Section, SectionPatch][] = [[next, donePatch]];
-      const following: Section | undefined = current.sections.find((s: Section) => s.status !== 'completed' && s.section_id !== next.section_id);
-      let then: SectionWriteOptions['next'];
-      // Not when finishing a section after a pause: the store would not start the next one, and neither may the copy.
-      if (following && current.status === 'generating') {
-        then = { sectionId: following.section_id, patch: startOf(finished), log: startLog(following) };
-        changes.push([following, then.patch]);
-      }
-      const stored = await this.writeSection(threadId, next, lease, signal, donePatch,
-        logEntry('success', `Completed section: ${next.section_name} (${tokens} tokens)`, AGENT), then);
-      if (stored === aborted) return exitReason();
-      if (!stored) return 'lease-lost';
-      if (then) startedNext = { sectionId: then.sectionId, began: finished };
-      wf = writing && advance(writing, changes, stored);
-    }
-  }
-
-  /** A section write, which extends the lease as well. */
-  private async writeSection(
-    threadId: string,
-    section: Section,
-    lease: HeldLease,
-    signal: AbortSignal,
-    patch: SectionPatch,
-    log: ReturnType<typeof logEntry>,
-    next?: SectionWriteOptions['next'],
-  ) {
-    const options: SectionWriteOptions = { leaseToken: lease.token, log, leaseTtlMs: this.options.leaseTtlMs, next };
-    const sent = Date.now();
-    const version = await this.retrying(() => this.store.updateSection(threadId, section.section_id, patch, options), signal);
-    if (typeof version === 'number') lease.extendedAt = sent;
-    return version;
-  }
-
-  private async fail(threadId: string, section: Section, lease: HeldLease, err: unknown, signal: AbortSignal) {
-    const message = err instanceof Error && err.message ? err.message : 'Section writer failed';
-    this.log.warn({ err, threadId, section: section.section_id }, 'section writer failed');
-    await this.writeSection(threadId, section, lease, signal, {
-      status: 'error',
-      updated_at: new Date(Date.now()).toISOString(),
-      error_message: message,
-    }, logEntry('error', `Section failed: ${section.section_name}: ${message}`, AGENT));
-    await this.retrying(
-      () =>
-        this.store.transition(threadId, {
-          from: ['generating', 'paused'],
-          to: 'error',
-          at: Date.now(),
-          errorMessage: `Section "${section.section_name}" failed: ${message}`,
-          log: logEntry('error', 'Document generation failed'),
-        }),
-      signal,
-    );
-  }
-
   /** Runs a store call, retrying with capped exponential backoff while the store is unavailable. */
-  private async retrying<T>(call: () => Promise<T>, signal: AbortSignal): Promise<T | typeof aborted> {
-    let delay = this.options.retryBaseMs ?? 100;
+  private async retrying<T>(call: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    let wait = this.options.retryBaseMs ?? 100;
     for (;;) {
-      if (signal.aborted) return aborted;
+      signal.throwIfAborted();
       try {
         return await call();
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err;
-        this.log.warn({ delay }, 'store unavailable; generation loop retrying');
-        if ((await this.pause(delay, signal)) === aborted) return aborted;
-        delay = Math.min(delay * 2, this.options.retryMaxMs ?? 5000);
+        this.log.warn({ wait }, 'store unavailable; generation loop retrying');
+        await sleep(wait, signal);
+        wait = Math.min(wait * 2, this.options.retryMaxMs ?? 5000);
       }
     }
   }
-
-  private async pause(ms: number, signal: AbortSignal): Promise<void | typeof aborted> {
-    try {
-      await sleep(ms, signal);
-    } catch {
-      return aborted;
-    }
-  }
 }
 
-const aborted: unique symbol = Symbol('aborted');
+/** What a streaming writer reports through `onProgress`. */
+type PartialSection = Parameters<NonNullable<SectionWriteInput['onProgress']>>[0];
 
-/** A section the loop's last completing write also started, and when. */
-interface StartedSection {
-  sectionId: string;
-  began: number;
-}
+const iso = (ms: number) => new Date(ms).toISOString();
 
-const startOf = (at: number): SectionPatch => ({ status: 'in_progress', updated_at: new Date(at).toISOString() });
-const startLog = (section: Section) => logEntry('info', `Generating section: ${section.section_name}`, AGENT);
-
-/**
- * The loop's copy of the workflow after its own section write, when `version` (what the write answered)
- * shows that nothing else was written since `wf` was current: exactly one version later — and then every
- * patch of the write applied, the next section's too (it needs the status still `generating`, which only
- * someone else's write could have changed). Null otherwise (the caller reads the workflow again). Sections
- * and aggregates change by the rule the store applied.
- */
-function advance(wf: Workflow, changes: [Section, SectionPatch][], version: number): Workflow | null {
-  if (version !== wf.version + 1) return null;
-  let head: WorkflowHead = wf;
-  const sections = wf.sections.slice();
-  for (const [section, patch] of changes) {
-    const index = sections.findIndex((s) => s.section_id === section.section_id);
-    const current = sections[index];
-    if (!current) return null;
-    const changed = applySectionPatch(head, current, patch);
-    sections[index] = changed.section;
-    head = changed.head;
-  }
-  const next = workflowOf(head, { sections, exhibits: wf.exhibits, logs: wf.logs });
-  next.version = version;
-  next.updated_at = changes.at(-1)![1].updated_at;
-  return next;
-}
+/** A writer's token count as stored: a whole, non-negative number. */
+const tokenCount = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.round(n)) : 0);

@@ -3,7 +3,7 @@ import { invalidState, threadNotFound } from '../errors.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
 import { initialSections } from '../domain/document-types.js';
 import { logEntry } from '../domain/logs.js';
-import type { GenerationLoops } from './generation-loops.js';
+import type { GenerationRunner } from './runner.js';
 import type { CaseFacts, DocumentType, WorkflowHead, WorkflowStatus } from '../domain/types.js';
 
 export interface StartRequest {
@@ -26,7 +26,7 @@ export class WorkflowService {
 
   constructor(
     private readonly store: WorkflowStore,
-    private readonly runner: GenerationLoops,
+    private readonly runner: Pick<GenerationRunner, 'ensureRunning' | 'stop'>,
   ) {}
 
   onDelete(hook: DeleteHook): void {
@@ -64,11 +64,15 @@ export class WorkflowService {
   }
 
   async pause(threadId: string): Promise<void> {
-    await this.move(threadId, 'generating', 'paused', 'warning', 'Document generation paused by user', 'pause');
+    await this.move(threadId, ['generating'], 'paused', 'warning', 'Document generation paused by user', 'pause');
   }
 
+  /**
+   * Continues a paused workflow, or one that failed: the loop writes the first section that is not completed
+   * (the failed one, from scratch) and keeps the completed ones.
+   */
   async resume(threadId: string): Promise<void> {
-    await this.move(threadId, 'paused', 'generating', 'info', 'Document generation resumed', 'resume');
+    await this.move(threadId, ['paused', 'error'], 'generating', 'info', 'Document generation resumed', 'resume');
     this.runner.ensureRunning(threadId);
   }
 
@@ -81,16 +85,17 @@ export class WorkflowService {
 
   private async move(
     threadId: string,
-    from: WorkflowStatus,
+    from: readonly WorkflowStatus[],
     to: WorkflowStatus,
     level: 'info' | 'warning',
     message: string,
     verb: string,
   ): Promise<void> {
     if (!isThreadId(threadId)) throw threadNotFound(threadId);
-    const result = await this.store.transition(threadId, { from: [from], to, at: Date.now(), log: logEntry(level, message) });
+    const result = await this.store.transition(threadId, { from, to, at: Date.now(), log: logEntry(level, message) });
     if (result.ok) return;
     if (result.current === null) throw threadNotFound(threadId);
-    throw invalidState(`Cannot ${verb} workflow in status '${result.current}'. Must be '${from}'.`);
+    const allowed = from.map((s) => `'${s}'`).join(' or ');
+    throw invalidState(`Cannot ${verb} workflow in status '${result.current}'. Must be ${allowed}.`);
   }
 }

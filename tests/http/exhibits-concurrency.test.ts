@@ -5,7 +5,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
 import type { PutExhibitResult } from '../../src/store/workflow-store.js';
-import { DefaultSectionWriter } from '../../src/workflow/default-writer.js';
+import { TemplateSectionWriter } from '../../src/workflow/writers/template-writer.js';
 import type { SectionWriteInput, SectionWriter } from '../../src/workflow/section-writer.js';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { GatedWriter } from '../helpers/writers.js';
@@ -31,7 +31,7 @@ class SlowExhibitStore extends MemoryWorkflowStore {
 /** The default prose, but each section waits for the test to release it. */
 class HeldDefaultWriter implements SectionWriter {
   readonly gate = new GatedWriter();
-  private readonly prose = new DefaultSectionWriter({ delayMinMs: 0, delayMaxMs: 0 });
+  private readonly prose = new TemplateSectionWriter({ delayMinMs: 0, delayMaxMs: 0 });
   async write(input: SectionWriteInput) {
     await this.gate.write(input);
     return this.prose.write(input);

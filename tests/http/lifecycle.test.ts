@@ -119,7 +119,7 @@ describe('the seed document tests', () => {
     await untilStatus(t.app, body.thread_id, 'completed');
     const res = await request(t.app).post(`/api/resume/${body.thread_id}`);
     expect(res.status).toBe(400);
-    expect(res.body.detail).toBe("Cannot resume workflow in status 'completed'. Must be 'paused'.");
+    expect(res.body.detail).toBe("Cannot resume workflow in status 'completed'. Must be 'paused' or 'error'.");
   });
 });
 

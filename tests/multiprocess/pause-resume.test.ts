@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/app.js';
 import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
 import {
   api,
@@ -55,7 +56,8 @@ describe.skipIf(!redisAvailable)('two processes on one Redis: start on A, pause 
 
     // A finishes the section it was writing, then starts no other.
     const settled = await waitForProgress(a.url, id, { settled: true });
-    await new Promise((r) => setTimeout(r, SECTION_MS * 3));
+    // A's loop ends at that boundary (and only then gives the lease up): nothing after it can start a section.
+    await waitFor(() => a.loopsEnded(id) >= 1, { timeoutMs: 10_000 });
     const later = await preview(b.url, id);
     expect(later.status).toBe('paused');
     expect(later.metadata.completed_sections).toBe(settled.metadata.completed_sections);

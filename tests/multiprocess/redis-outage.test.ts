@@ -55,8 +55,9 @@ describe.skipIf(!privateRedisAvailable)('when Redis dies under a running server 
     // A burst of polls is answered, not queued behind the outage.
     const burst = await Promise.all(Array.from({ length: 50 }, () => api(server.url, 'GET', `/api/document/preview/${id}`)));
     expect(burst.every((r) => r.status === 503)).toBe(true);
-    // Long enough for the loop to be mid-retry and for its lease to run out.
-    await new Promise((r) => setTimeout(r, 1500));
+    // The loop retries with backoff (100, 200, 400, 800 ms …): by its fifth retry line it has waited 1.5 s,
+    // longer than its lease.
+    await waitFor(() => server.output().split('\n').filter((l) => l.includes('generation loop retrying')).length >= 5, { timeoutMs: 15_000 });
     expect(server.output()).not.toMatch(/Failed to start|uncaught|unhandled/i);
 
     await redis.restart();

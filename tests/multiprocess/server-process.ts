@@ -17,6 +17,8 @@ export interface ServerProcess {
   output(): string;
   /** True once it printed that it holds the lease of this workflow. */
   holdsLease(threadId: string): boolean;
+  /** How many of its loops for this workflow have ended (each has given its lease up by then). */
+  loopsEnded(threadId: string): number;
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
   signal(signal: NodeJS.Signals): void;
@@ -54,6 +56,8 @@ export async function startServer(name: string, env: Record<string, string>): Pr
     output: () => out,
     holdsLease: (threadId) =>
       out.split('\n').some((line) => line.includes('generation loop holds the lease') && line.includes(threadId)),
+    loopsEnded: (threadId) =>
+      out.split('\n').filter((line) => line.includes('generation loop ended') && line.includes(threadId)).length,
     exited,
     signal: (sig) => child.kill(sig),
     async stop() {

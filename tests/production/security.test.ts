@@ -118,9 +118,6 @@ describe('logs', () => {
       SECTION_DELAY_MIN_MS: '0',
       SECTION_DELAY_MAX_MS: '0',
       LOG_LEVEL: 'trace',
-      // The loops on this thread, so that their log lines reach the captured logger too (on the generation
-      // thread the same code logs through createLogger, with the same redaction, to stdout).
-      GENERATION_THREAD: 'main',
       UPLOAD_DIR: path.join(dir, 'uploads'),
       PDF_DIR: path.join(dir, 'pdfs'),
     });

@@ -4,9 +4,9 @@ import type { NewWorkflow, WorkflowChange, WorkflowStore } from '../../src/store
 import type { Exhibit, LogEntry, Section, WorkflowStatus } from '../../src/domain/types.js';
 import { waitFor } from '../helpers/app.js';
 import { noticeIfSkipped } from '../helpers/redis.js';
-import { memoryHarness, memoryOverPortHarness, redisClusterHarness, redisHarness, type StoreHarness, type StoreUnderTest } from './harness.js';
+import { memoryHarness, redisClusterHarness, redisHarness, type StoreHarness, type StoreUnderTest } from './harness.js';
 
-const harnesses = [memoryHarness(), memoryOverPortHarness(), redisHarness(), redisClusterHarness()];
+const harnesses = [memoryHarness(), redisHarness(), redisClusterHarness()];
 for (const h of harnesses) noticeIfSkipped(h.available, `the store contract suite on ${h.name}`);
 
 const T0 = '2026-01-01T00:00:00.000Z';

@@ -1,7 +1,5 @@
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { pino } from 'pino';
 import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
-import { PortStore, servePort } from '../../src/store/port-store.js';
 import { RedisWorkflowStore } from '../../src/store/redis-store.js';
 import type { WorkflowStore } from '../../src/store/workflow-store.js';
 import { privateClusterAvailable, redisAvailable, startPrivateCluster, useRedis, type PrivateCluster, type TestRedis } from '../helpers/redis.js';
@@ -14,7 +12,7 @@ export interface StoreUnderTest {
 
 /** One store implementation as the contract suite sees it. */
 export interface StoreHarness {
-  name: 'memory' | 'memory-over-port' | 'redis' | 'redis-cluster';
+  name: 'memory' | 'redis' | 'redis-cluster';
   available: boolean;
   setup(): Promise<void>;
   teardown(): Promise<void>;
@@ -42,56 +40,6 @@ export function memoryHarness(): StoreHarness {
           clock += ms;
         },
       };
-    },
-  };
-}
-
-/**
- * The memory store as the generation thread reaches it: through a port (`PortStore`), served by
- * `servePort` on the thread that owns it. Both ends are on this thread here; the messages are the same.
- */
-export function memoryOverPortHarness(): StoreHarness {
-  const closers: (() => Promise<void>)[] = [];
-  return {
-    name: 'memory-over-port',
-    available: true,
-    async setup() {},
-    async teardown() {
-      for (const close of closers) await close();
-    },
-    async make({ ttlSeconds = 3600 } = {}) {
-      let clock = Date.now();
-      const owned = new MemoryWorkflowStore({ ttlSeconds, now: () => clock });
-      const { store, close } = overPort(owned);
-      closers.push(async () => {
-        await close();
-        await owned.close();
-      });
-      return {
-        store,
-        async advance(ms) {
-          clock += ms;
-        },
-      };
-    },
-  };
-}
-
-/**
- * `owned` served on one end of a channel and a `PortStore` on the other, as the generation thread has it.
- * `tap` sees the owner's end before `servePort` listens on it. `close` ends both ends, not `owned`.
- */
-export function overPort(owned: WorkflowStore, tap?: (ownerEnd: MessagePort) => void) {
-  const { port1, port2 } = new MessageChannel();
-  tap?.(port1);
-  const stopServing = servePort(owned, port1);
-  const store = new PortStore(port2);
-  return {
-    store,
-    stopServing,
-    async close() {
-      await store.close();
-      stopServing();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { markdownToHtml } from '../../../src/workflow/llm/markdown.js';
-import { sanitizeSectionHtml } from '../../../src/workflow/html.js';
+import { sanitizeSectionHtml } from '../../../src/workflow/sanitizer.js';
 
 describe("the model's Markdown as section HTML", () => {
   it('renders paragraphs, emphasis, lists and line breaks', () => {
