@@ -28,22 +28,19 @@ export function encodeHead(head: WorkflowHead): string[] {
 
 /**
  * The meta hash's fields a read needs, in the order `dmRead5` answers them (HMGET: values only, always in this
- * order, so a poll's reply carries no field names and decodes into one object shape). The head's fields, then
- * the read bookkeeping: how many log lines were ever pushed and the token of this creation of the thread id.
- * The section stamps (`sv:<id>`) and `exhibits_version` stay in Redis: only the read script compares them.
+ * order, so a poll's reply carries no field names).
  */
 export const READ_FIELDS = [
   'thread_id', 'case_id', 'user_id', 'document_type', 'case_facts', 'status', 'created_at', 'updated_at',
   'error_message', 'version', 'total_sections', 'completed_sections', 'completed_ms', 'total_tokens', 'active_ms',
-  'generating_since', 'logs_total', 'incarnation',
+  'generating_since',
 ] as const;
 type ReadField = (typeof READ_FIELDS)[number];
 const AT = Object.fromEntries(READ_FIELDS.map((f, i) => [f, i])) as Record<ReadField, number>;
 
 /** A `dmRead5` head reply (values in `READ_FIELDS` order, null for absent ones); null when there is no workflow. */
-export function decodeReadHead(values: Array<string | null>): { head: WorkflowHead; logsTotal: number; incarnation: string } | null {
-  const head = headFrom((field) => values[AT[field]] ?? undefined);
-  return head && { head, logsTotal: Number(values[AT.logs_total] ?? 0), incarnation: values[AT.incarnation] ?? '' };
+export function decodeReadHead(values: Array<string | null>): WorkflowHead | null {
+  return headFrom((field) => values[AT[field]] ?? undefined);
 }
 
 /** Decodes an HGETALL reply (object or flat array); null when the hash is empty (no such workflow). */
