@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../domain/types.js';
-import { decodeHead, decodeReadHead, encodeHead } from './redis/codec.js';
+import type { Exhibit, LogEntry, Workflow, WorkflowHead } from '../domain/types.js';
+import { decodeHead, decodeReadHead, decodeSection, encodeHead } from './redis/codec.js';
 import { isClusterNode, openClient, waitUntilReady, watchConnection, type RedisClient } from './redis/connection.js';
 import { guarded } from './redis/errors.js';
 import { KeySpace } from './redis/keys.js';
@@ -107,7 +107,7 @@ export class RedisWorkflowStore implements WorkflowStore {
     if (fullHead.status === 'generating') await guarded(() => this.redis.sadd(this.keys.generating, id));
     const created = await this.write(create6, id, [
       JSON.stringify(encodeHead(fullHead)),
-      JSON.stringify(sections.flatMap((s) => [s.section_id, JSON.stringify(s)])),
+      JSON.stringify(sections.flatMap((s) => [s.section_id, JSON.stringify({ ...s, version: 1 })])),
       JSON.stringify(logs.slice(-MAX_LOGS_KEPT).map((l) => JSON.stringify(l))),
     ]);
     if (created !== 1) throw new Error(`workflow ${id} already exists`);
@@ -137,7 +137,7 @@ export class RedisWorkflowStore implements WorkflowStore {
     const [, sections, exhibits = [], logs = []] = reply;
     if (!sections) return { head, workflow: null };
     const workflow: Workflow = Object.assign(head, {
-      sections: sections.map((json) => JSON.parse(json) as Section).sort((a, b) => a.section_order - b.section_order),
+      sections: sections.map(decodeSection).sort((a, b) => a.section_order - b.section_order),
       exhibits: exhibits.flatMap((json) => (json ? [JSON.parse(json) as Exhibit] : [])),
       logs: logs.map((json) => JSON.parse(json) as LogEntry),
     });
@@ -172,10 +172,6 @@ export class RedisWorkflowStore implements WorkflowStore {
       JSON.stringify(patch),
       options.leaseToken,
       options.log ? JSON.stringify(options.log) : '',
-      options.leaseTtlMs ?? '',
-      options.next?.sectionId ?? '',
-      options.next ? JSON.stringify(options.next.patch) : '',
-      options.next?.log ? JSON.stringify(options.next.log) : '',
     ]);
     return typeof reply === 'number' && reply > 0 ? reply : null;
   }
@@ -237,12 +233,10 @@ export class RedisWorkflowStore implements WorkflowStore {
    * expiry never touches it: scripts stay within the workflow's own Cluster slot). Each listed id's status
    * is read (one round trip, commands pipelined; with `unleased`, only of the ids whose lease key is gone,
    * found in a round trip before); those not generating are dropped from the index. So the cost follows the
-   * generating workflows, and the index cleans itself. Skipped ids are neither read nor
-   * cleaned (a later sweep that does not skip them does that).
+   * generating workflows, and the index cleans itself.
    */
-  async listGenerating({ skip, unleased = false }: { skip?: (threadId: string) => boolean; unleased?: boolean } = {}): Promise<string[]> {
-    const all = await guarded(() => this.redis.smembers(this.keys.generating));
-    const ids = skip ? all.filter((id) => !skip(id)) : all;
+  async listGenerating({ unleased = false }: { unleased?: boolean } = {}): Promise<string[]> {
+    const ids = await guarded(() => this.redis.smembers(this.keys.generating));
     // A held lease means a live loop: such an id needs neither its status read nor index cleaning (its loop
     // releases the lease when it stops, and a later sweep cleans it then).
     const leased = unleased
