@@ -276,10 +276,8 @@ export class RedisWorkflowStore implements WorkflowStore {
   }
 
   /**
-   * The change channel is subscribed only while someone listens (an event stream is open). Every write
-   * publishes on it; a process that subscribed for good received and parsed every change of every process —
-   * at 5,000 generating workflows about 2,700 messages a second that nobody here wanted, 6 % of the main
-   * thread (in-process generation runs, alternating).
+   * The change channel is subscribed only while someone listens (an event stream is open): every write of
+   * every process publishes on it, and a process without listeners has no use for those messages.
    */
   subscribe(listener: (change: WorkflowChange) => void, onReady?: () => void): () => void {
     if (this.listeners.size === 0) this.changesSubscribed = this.listen(this.keys.changes);

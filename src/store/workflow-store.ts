@@ -51,7 +51,7 @@ export interface WorkflowChange {
  * - **Missing.** A method that addresses a workflow that does not exist — never created, deleted or expired —
  *   answers null, false or `{ok: false, current: null}` (see each method) and creates nothing.
  * - **Expiry.** A workflow expires `WORKFLOW_TTL_SECONDS` after its last write; from then on it is as if
- *   deleted (reads, listings and leases included), though no `deleted` change is emitted.
+ *   deleted (reads, listings and leases included), though no `deleted` change is announced for it.
  * - **Failure.** `StoreUnavailableError` when the backing service cannot be reached; after one, a write may
  *   or may not have happened (read again to know).
  */
@@ -127,7 +127,8 @@ export interface WorkflowStore {
   /**
    * Listens for leases given up by their holders (a loop that stopped, a process shutting down), in every
    * process sharing the store, so a `generating` workflow can be continued at once instead of at the next
-   * recovery sweep. An expired lease is not announced. Returns the function that stops listening.
+   * recovery sweep. A lease that expires is not announced (the sweep finds it). Returns the function that
+   * stops listening.
    */
   onLeaseReleased(listener: (threadId: string) => void): () => void;
 

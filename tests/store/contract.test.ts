@@ -152,6 +152,8 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
       expect(await store.renewLease(id, 't', 1000)).toBe(false);
       await expect(store.releaseLease(id, 't')).resolves.toBeUndefined();
       expect(await store.updateSection(id, 'header', completedPatch(1, 1), { leaseToken: 't' })).toBeNull();
+      expect(await store.getHead(id)).toBeNull(); // none of them created it
+      expect(await store.listActive()).not.toContain(id);
     });
 
     it('hands out copies or frozen values: changing a returned object changes nothing stored', async () => {
@@ -818,8 +820,11 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
       expect(await s.listGenerating()).not.toContain(id);
     });
 
-    it('reads and lease calls do not keep a workflow alive', async () => {
+    it('reads and lease calls do not keep a workflow alive, and an expiry announces nothing', async () => {
       const short = await harness.make({ ttlSeconds: 1 });
+      const seen: WorkflowChange[] = [];
+      let stop = () => {};
+      await new Promise<void>((ready) => (stop = short.store.subscribe((c) => seen.push(c), ready)));
       const wf = newWorkflow();
       const id = wf.head.thread_id;
       await short.store.create(wf);
@@ -834,6 +839,11 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
         },
         { maxMs: 3000 },
       );
+      const marker = newWorkflow();
+      await short.store.create(marker);
+      await waitFor(() => seen.some((c) => c.thread_id === marker.head.thread_id), { timeoutMs: 5000 });
+      stop();
+      expect(seen.filter((c) => c.thread_id === id).map((c) => c.kind)).toEqual(['created']);
     });
   });
 });
