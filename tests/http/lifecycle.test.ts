@@ -63,8 +63,9 @@ describe('the seed document tests', () => {
     expect(Object.keys(body)).toEqual(
       expect.arrayContaining(['thread_id', 'status', 'sections', 'exhibits', 'metadata', 'logs']),
     );
+    // The seed's fields, and a completed section's citations (SPEC: every writer).
     expect(Object.keys(body.sections[0]).sort()).toEqual(
-      ['content_html', 'section_id', 'section_name', 'section_order', 'status', 'tokens_used', 'updated_at'].sort(),
+      ['content_html', 'section_id', 'section_name', 'section_order', 'status', 'tokens_used', 'updated_at', 'citations', 'unknown_citations'].sort(),
     );
     expect(Object.keys(body.metadata).sort()).toEqual(
       [
