@@ -30,6 +30,8 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   const service = new WorkflowService(store, runner);
   const metadataSettings = {
     costPer1kTokens: config.costPer1kTokens,
+    priceInputPer1k: config.llm.priceInputPer1k,
+    priceOutputPer1k: config.llm.priceOutputPer1k,
     expectedSectionMs: (config.sectionDelayMinMs + config.sectionDelayMaxMs) / 2,
   };
   const preview = new PreviewService(store, metadataSettings);

@@ -1,10 +1,8 @@
+import type { NewWorkflow, SectionPatch, Transition } from './changes.js';
 import type { Section, Workflow, WorkflowHead } from './types.js';
-import type { NewWorkflow, SectionPatch, Transition } from '../store/workflow-store.js';
 
-// Copies are object literals naming every field, in one order. `Object.assign({}, obj)` kept four fields in the
-// object and the rest in a separate property array (one heap object more per head and section: 160,000 of
-// 2 million live objects with 10,000 petitions generating, each walked by every full collection), and object
-// spread gave nearly every copy a hidden class of its own on Node 20 (V8's --log-maps; bench scenario 4).
+// Copies are object literals naming every field: `satisfies` makes a field added to a type a compile error
+// here rather than a field the stores silently drop.
 
 /** A copy of the head's own fields. */
 export function copyHead(h: WorkflowHead): WorkflowHead {
@@ -23,26 +21,26 @@ export function copyHead(h: WorkflowHead): WorkflowHead {
     completed_sections: h.completed_sections,
     completed_ms: h.completed_ms,
     total_tokens: h.total_tokens,
+    prompt_tokens: h.prompt_tokens,
+    completion_tokens: h.completion_tokens,
     active_ms: h.active_ms,
     generating_since: h.generating_since,
-  };
+  } satisfies Record<keyof WorkflowHead, unknown>;
 }
 
-/** A workflow of a head's fields and the parts given (three fields outside the object itself, not fifteen). */
+/** A workflow of a head's fields and the parts given. */
 export function workflowOf(h: WorkflowHead, parts: Pick<Workflow, 'sections' | 'exhibits' | 'logs'>): Workflow {
   return Object.assign(copyHead(h), parts);
 }
 
 /** The newest `n` log lines of a window, oldest first; none for 0 (where `slice(-0)` would give them all). */
-export function newestLogs<T>(logs: T[], n: number): T[] {
+export function newestLogs<T>(logs: readonly T[], n: number): T[] {
   return n > 0 ? logs.slice(-n) : [];
 }
 
 /**
  * A copy of a section: every field of `Section`, internal ones included (the preview's public shape is
- * `sectionView` in preview-shape.ts). The optional fields are always keys, `undefined` when unset: JSON leaves
- * them out, and one shape for every section keeps them all in the object itself. `satisfies` makes a field
- * added to `Section` a compile error here rather than a field the store silently drops.
+ * `sectionView` in preview-shape.ts). Unset optional fields are `undefined`, which JSON leaves out.
  */
 export function copySection(s: Section): Section {
   return {
@@ -59,6 +57,7 @@ export function copySection(s: Section): Section {
     completion_tokens: s.completion_tokens,
     citations: s.citations,
     unknown_citations: s.unknown_citations,
+    version: s.version,
   } satisfies Record<keyof Section, unknown>;
 }
 
@@ -80,14 +79,17 @@ export function initialHead(workflow: NewWorkflow): WorkflowHead {
     completed_sections: 0,
     completed_ms: 0,
     total_tokens: 0,
+    prompt_tokens: 0,
+    completion_tokens: 0,
     active_ms: 0,
     generating_since: head.status === 'generating' ? Date.parse(head.created_at) : null,
   };
 }
 
 /**
- * How a status change moves the timing fields: time counts only while `generating`. Shared by the memory
- * store and mirrored by the Redis scripts (the contract suite checks both agree).
+ * How a status change moves the head: time counts only while `generating`; `error` records its message and
+ * `generating` (a resume, also from `error`) clears it. Used by the memory store and mirrored by the Redis
+ * scripts (the contract suite checks both agree).
  */
 export function applyTransition(head: WorkflowHead, t: Transition): WorkflowHead {
   const next = copyHead(head);
@@ -99,10 +101,23 @@ export function applyTransition(head: WorkflowHead, t: Transition): WorkflowHead
     next.generating_since = t.at;
   }
   if (t.to === 'error') next.error_message = t.errorMessage ?? 'Document generation failed';
+  if (t.to === 'generating') next.error_message = null;
   return next;
 }
 
-/** A section change and its effect on the head's aggregates (counted once per completion). */
+/** The head's sums over completed sections, each with the section field it adds up. */
+export const COMPLETED_SUMS = [
+  ['completed_ms', 'duration_ms'],
+  ['total_tokens', 'tokens_used'],
+  ['prompt_tokens', 'prompt_tokens'],
+  ['completion_tokens', 'completion_tokens'],
+] as const satisfies ReadonlyArray<readonly [keyof WorkflowHead, keyof Section]>;
+
+/**
+ * A section change and its effect on the head: the section is stamped with the version this write makes
+ * (one more than the head's), and a section that enters or leaves `completed` adds its numbers to the
+ * head's sums or takes them out (so a completion counts once).
+ */
 export function applySectionPatch(
   head: WorkflowHead,
   section: Section,
@@ -116,20 +131,19 @@ export function applySectionPatch(
   if (patch.duration_ms !== undefined) next.duration_ms = patch.duration_ms;
   if (patch.prompt_tokens !== undefined) next.prompt_tokens = patch.prompt_tokens;
   if (patch.completion_tokens !== undefined) next.completion_tokens = patch.completion_tokens;
-  if (patch.citations !== undefined) next.citations = patch.citations;
-  if (patch.unknown_citations !== undefined) next.unknown_citations = patch.unknown_citations;
+  if (patch.citations !== undefined) next.citations = [...patch.citations];
+  if (patch.unknown_citations !== undefined) next.unknown_citations = [...patch.unknown_citations];
   if (patch.error_message !== undefined) next.error_message = patch.error_message;
   else if (patch.status !== 'error') next.error_message = undefined;
+  next.version = head.version + 1;
 
-  let nextHead = head;
   const wasCompleted = section.status === 'completed';
   const isCompleted = next.status === 'completed';
-  if (wasCompleted !== isCompleted) {
-    const sign = isCompleted ? 1 : -1;
-    nextHead = copyHead(head);
-    nextHead.completed_sections = head.completed_sections + sign;
-    nextHead.completed_ms = head.completed_ms + sign * (isCompleted ? next.duration_ms ?? 0 : section.duration_ms ?? 0);
-    nextHead.total_tokens = head.total_tokens + sign * (isCompleted ? next.tokens_used : section.tokens_used);
-  }
+  if (wasCompleted === isCompleted) return { head, section: next };
+  const sign = isCompleted ? 1 : -1;
+  const counted = isCompleted ? next : section;
+  const nextHead = copyHead(head);
+  nextHead.completed_sections = head.completed_sections + sign;
+  for (const [sum, field] of COMPLETED_SUMS) nextHead[sum] = head[sum] + sign * (counted[field] ?? 0);
   return { head: nextHead, section: next };
 }

@@ -34,6 +34,11 @@ export interface Section {
   citations?: string[];
   /** Of `citations`, those that were not exhibits of the workflow when the section completed. */
   unknown_citations?: string[];
+  /**
+   * The workflow version of the write that last changed this section (its creation included), set by the
+   * store: two reads of one workflow with the same section version hold the same section.
+   */
+  version?: number;
 }
 
 export interface Exhibit {
@@ -86,6 +91,9 @@ export interface WorkflowHead {
   /** Sum of `duration_ms` over completed sections. */
   completed_ms: number;
   total_tokens: number;
+  /** Sums of the completed sections' `prompt_tokens` and `completion_tokens` (0 for a writer without them). */
+  prompt_tokens: number;
+  completion_tokens: number;
   /** Milliseconds spent in `generating` before the current generating span. */
   active_ms: number;
   /** Epoch ms at which the current generating span began; null while not generating. */

@@ -18,35 +18,18 @@ interface Lease {
   expiresAt: number;
 }
 
-/** A workflow besides its head. Frozen and replaced on change (never changed in place), except `logs`. */
-interface Body {
-  /** Kept in `section_order`. */
-  sections: readonly Section[];
-  /** Insertion order is upload order. */
-  exhibits: Map<string, Exhibit>;
-  /** `exhibits` as the frozen list `get` hands out, rebuilt when one is added. */
-  exhibitList: readonly Exhibit[];
-  /** Frozen entries; the array itself grows in place and is sliced on the way out. */
-  logs: LogEntry[];
-}
-
+/** One workflow. Every value in it is frozen, and replaced (never changed in place) by a write. */
 interface WorkflowRecord {
   head: WorkflowHead;
-  /** Null while the body is packed. */
-  body: Body | null;
-  /**
-   * A finished workflow's body as one JSON string. Finished workflows stay for the TTL and are rarely
-   * read (the preview caches its serialized form); as objects, about seventy per petition, every full
-   * garbage collection walked them. A string is one object to the collector and smaller: heap per stored
-   * petition 10.2 → 7.5 KB (bench scenario 7). Unpacked for a read (a copy) or a write (kept until
-   * repacked).
-   */
-  packed: string | null;
+  /** In `section_order`. */
+  sections: readonly Section[];
+  /** Insertion order is upload order (a replacement is deleted and added again). */
+  exhibits: Map<string, Exhibit>;
+  /** Oldest first; the array grows in place, so reads hand out slices. */
+  logs: LogEntry[];
   expiresAt: number;
   lease: Lease | null;
 }
-
-const FINISHED = new Set<string>(['completed', 'error']);
 
 export interface MemoryStoreOptions {
   ttlSeconds: number;
@@ -58,11 +41,9 @@ export interface MemoryStoreOptions {
 
 /**
  * Single-process store. Each method runs synchronously between awaits, which makes every change atomic
- * without locks. Values are copied in and frozen; reads hand out the frozen values themselves, so callers
- * can never change stored state (an attempt throws) and a read allocates almost nothing — except for a
- * finished workflow, whose body is kept packed and parsed afresh for each read (see `packed`). Copying on every
- * read cost the capacity benchmark more than anything else: each section's read stayed alive through the
- * writer's 2–5 s, long enough to leave V8's young generation, and died in the old one (bench scenario 4).
+ * without locks. Values are copied in and frozen, and reads hand out those frozen values (with fresh arrays
+ * where the stored one grows in place): a caller can never change stored state, and a read copies little.
+ * An expired workflow is dropped when next touched, and by a periodic sweep.
  */
 export class MemoryWorkflowStore implements WorkflowStore {
   private readonly records = new Map<string, WorkflowRecord>();
@@ -84,36 +65,33 @@ export class MemoryWorkflowStore implements WorkflowStore {
     const { head, sections, logs } = workflow;
     if (this.live(head.thread_id)) throw new Error(`workflow ${head.thread_id} already exists`);
     const record: WorkflowRecord = {
-      // Copied in (the caller keeps its object); initialHead only shares the reference.
-      head: Object.freeze(withFacts(initialHead(workflow), head.case_facts)),
-      // Object literals, not Object.assign or spread: see state-rules.ts.
-      body: freezeBody(
-        sections.map(copySection).sort((a, b) => a.section_order - b.section_order),
-        [],
-        logs.slice(-MAX_LOGS_KEPT).map((l) => Object.assign({}, l)),
+      head: withFacts(initialHead(workflow), head.case_facts),
+      sections: Object.freeze(
+        sections
+          .map((s) => Object.freeze(Object.assign(copySection(s), { version: 1 })))
+          .sort((a, b) => a.section_order - b.section_order),
       ),
-      packed: null,
+      exhibits: new Map(),
+      logs: [],
       expiresAt: 0,
       lease: null,
     };
+    for (const entry of logs) pushLog(record, entry);
     this.records.set(head.thread_id, record);
     this.commit(record, 'created');
   }
 
   async getHead(threadId: string): Promise<WorkflowHead | null> {
-    const record = this.live(threadId);
-    return record ? record.head : null;
+    return this.live(threadId)?.head ?? null;
   }
 
   async get(threadId: string, options: { logLimit?: number } = {}): Promise<Workflow | null> {
     const record = this.live(threadId);
     if (!record) return null;
-    const limit = options.logLimit ?? MAX_LOGS_KEPT;
-    const body = record.body ?? unpack(record.packed ?? '');
     return workflowOf(record.head, {
-      sections: body.sections as Section[],
-      exhibits: body.exhibitList as Exhibit[],
-      logs: newestLogs(body.logs, limit),
+      sections: record.sections as Section[],
+      exhibits: [...record.exhibits.values()],
+      logs: newestLogs(record.logs, options.logLimit ?? MAX_LOGS_KEPT),
     });
   }
 
@@ -134,7 +112,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
     if (!record) return { ok: false, current: null };
     if (!transition.from.includes(record.head.status)) return { ok: false, current: record.head.status };
     record.head = applyTransition(record.head, transition);
-    if (transition.log) this.pushLog(record, transition.log);
+    if (transition.log) pushLog(record, transition.log);
     this.commit(record, 'status');
     return { ok: true, head: record.head };
   }
@@ -147,29 +125,20 @@ export class MemoryWorkflowStore implements WorkflowStore {
   ): Promise<number | null> {
     const record = this.live(threadId);
     if (!record || !this.holdsLease(record, options.leaseToken)) return null;
-    const body = this.open(record);
-    const index = body.sections.findIndex((s) => s.section_id === sectionId);
-    const then = options.next;
-    const thenIndex = then ? body.sections.findIndex((s) => s.section_id === then.sectionId) : -1;
-    if (index < 0 || (then && thenIndex < 0)) return null;
-    this.patchSection(record, body, index, patch, options.log);
-    if (then && record.head.status === 'generating') this.patchSection(record, body, thenIndex, then.patch, then.log);
-    if (options.leaseTtlMs !== undefined && record.lease) record.lease.expiresAt = this.now() + options.leaseTtlMs;
+    const index = record.sections.findIndex((s) => s.section_id === sectionId);
+    if (index < 0) return null;
+    const changed = applySectionPatch(record.head, record.sections[index]!, patch);
+    record.sections = Object.freeze(record.sections.with(index, Object.freeze(changed.section)));
+    record.head = changed.head;
+    if (options.log) pushLog(record, options.log);
     this.commit(record, 'section');
     return record.head.version;
-  }
-
-  private patchSection(record: WorkflowRecord, body: Body, index: number, patch: SectionPatch, log: LogEntry | undefined) {
-    const changed = applySectionPatch(record.head, body.sections[index]!, patch);
-    body.sections = Object.freeze(body.sections.with(index, Object.freeze(changed.section)));
-    record.head = changed.head;
-    if (log) this.pushLog(record, log);
   }
 
   async appendLog(threadId: string, entry: LogEntry): Promise<boolean> {
     const record = this.live(threadId);
     if (!record) return false;
-    this.pushLog(record, entry);
+    pushLog(record, entry);
     this.commit(record, 'log');
     return true;
   }
@@ -177,13 +146,10 @@ export class MemoryWorkflowStore implements WorkflowStore {
   async putExhibit(threadId: string, exhibit: Exhibit, log?: LogEntry): Promise<PutExhibitResult | null> {
     const record = this.live(threadId);
     if (!record) return null;
-    const body = this.open(record);
-    const replaced = body.exhibits.get(exhibit.exhibit_id) ?? null;
-    // A replacement moves to the end: exhibits are listed by upload time.
-    body.exhibits.delete(exhibit.exhibit_id);
-    body.exhibits.set(exhibit.exhibit_id, Object.freeze(Object.assign({}, exhibit)));
-    body.exhibitList = Object.freeze([...body.exhibits.values()]);
-    if (log) this.pushLog(record, log);
+    const replaced = record.exhibits.get(exhibit.exhibit_id) ?? null;
+    record.exhibits.delete(exhibit.exhibit_id);
+    record.exhibits.set(exhibit.exhibit_id, Object.freeze({ ...exhibit }));
+    if (log) pushLog(record, log);
     this.commit(record, 'exhibit');
     return { replaced };
   }
@@ -201,11 +167,11 @@ export class MemoryWorkflowStore implements WorkflowStore {
     return [...this.records.entries()].filter(([, r]) => r.expiresAt > now).map(([id]) => id);
   }
 
-  async listGenerating({ skip, unleased = false }: { skip?: (threadId: string) => boolean; unleased?: boolean } = {}): Promise<string[]> {
+  async listGenerating({ unleased = false }: { unleased?: boolean } = {}): Promise<string[]> {
     const now = this.now();
     const ids: string[] = [];
     for (const [id, r] of this.records) {
-      if (r.head.status !== 'generating' || r.expiresAt <= now || skip?.(id)) continue;
+      if (r.head.status !== 'generating' || r.expiresAt <= now) continue;
       if (unleased && r.lease && r.lease.expiresAt > now) continue;
       ids.push(id);
     }
@@ -232,7 +198,6 @@ export class MemoryWorkflowStore implements WorkflowStore {
     const record = this.records.get(threadId);
     if (record?.lease?.token !== token) return;
     record.lease = null;
-    this.packIfFinished(record);
     for (const listener of this.releaseListeners) {
       try {
         listener(threadId);
@@ -261,7 +226,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
     this.releaseListeners.clear();
   }
 
-  /** Number of stored workflows, expired or not; for tests and benchmarks. */
+  /** Number of stored workflows, expired or not yet swept; for tests and benchmarks. */
   get size(): number {
     return this.records.size;
   }
@@ -280,39 +245,15 @@ export class MemoryWorkflowStore implements WorkflowStore {
     return record.lease !== null && record.lease.token === token && record.lease.expiresAt > this.now();
   }
 
-  private pushLog(record: WorkflowRecord, entry: LogEntry): void {
-    const { logs } = this.open(record);
-    logs.push(Object.freeze(Object.assign({}, entry)));
-    if (logs.length > MAX_LOGS_KEPT) logs.splice(0, logs.length - MAX_LOGS_KEPT);
-  }
-
-  /** The body, unpacked for a change. */
-  private open(record: WorkflowRecord): Body {
-    if (!record.body) {
-      record.body = unpack(record.packed ?? '');
-      record.packed = null;
-    }
-    return record.body;
-  }
-
-  /** Packs a finished workflow's body once no loop holds it (its last writes come with the lease). */
-  private packIfFinished(record: WorkflowRecord): void {
-    const { body } = record;
-    if (!body || record.lease || !FINISHED.has(record.head.status)) return;
-    record.packed = JSON.stringify({ sections: body.sections, exhibits: body.exhibitList, logs: body.logs });
-    record.body = null;
-  }
-
+  /** Ends every write: the next version, `updated_at`, the expiry, and the change announced. */
   private commit(record: WorkflowRecord, kind: WorkflowChangeKind): void {
     const now = this.now();
-    const updated_at = new Date(now).toISOString();
     const head = copyHead(record.head);
     head.version = record.head.version + 1;
-    head.updated_at = updated_at;
+    head.updated_at = new Date(now).toISOString();
     record.head = Object.freeze(head);
     record.expiresAt = now + this.ttlMs;
-    this.packIfFinished(record);
-    this.emit({ thread_id: record.head.thread_id, version: record.head.version, kind });
+    this.emit({ thread_id: head.thread_id, version: head.version, kind });
   }
 
   private emit(change: WorkflowChange): void {
@@ -331,26 +272,14 @@ export class MemoryWorkflowStore implements WorkflowStore {
   }
 }
 
-/** Freezes objects the store owns (copies of the caller's, or just parsed) into a body. */
-function freezeBody(sections: Section[], exhibits: Exhibit[], logs: LogEntry[]): Body {
-  const frozen = exhibits.map((e) => Object.freeze(e));
-  return {
-    sections: Object.freeze(sections.map((s) => Object.freeze(s))),
-    exhibits: new Map(frozen.map((e) => [e.exhibit_id, e])),
-    exhibitList: Object.freeze(frozen),
-    logs: logs.map((l) => Object.freeze(l)),
-  };
-}
-
-function unpack(packed: string): Body {
-  const parsed = JSON.parse(packed) as { sections: Section[]; exhibits: Exhibit[]; logs: LogEntry[] };
-  const { sections, exhibits, logs } = parsed;
-  return freezeBody(sections.map(copySection), exhibits, logs);
+function pushLog(record: WorkflowRecord, entry: LogEntry): void {
+  record.logs.push(Object.freeze({ timestamp: entry.timestamp, level: entry.level, message: entry.message, agent: entry.agent }));
+  if (record.logs.length > MAX_LOGS_KEPT) record.logs.splice(0, record.logs.length - MAX_LOGS_KEPT);
 }
 
 /**
- * The head with a frozen deep copy of the case facts (strings and arrays of strings), as a literal; `satisfies`
- * makes a field added to `CaseFacts` a compile error here rather than one the store silently drops.
+ * The head with a frozen deep copy of the case facts (strings and arrays of strings); `satisfies` makes a
+ * field added to `CaseFacts` a compile error here rather than one the store silently drops.
  */
 function withFacts(head: WorkflowHead, facts: CaseFacts | null | undefined): WorkflowHead {
   const list = (items: string[] | undefined) => (items ? Object.freeze([...items]) : undefined);

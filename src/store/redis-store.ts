@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Exhibit, LogEntry, Workflow, WorkflowHead } from '../domain/types.js';
-import { decodeHead, decodeReadHead, encodeHead } from './redis/codec.js';
+import { decodeHead, decodeReadHead, decodeSection, encodeHead } from './redis/codec.js';
 import { isClusterNode, openClient, waitUntilReady, watchConnection, type RedisClient } from './redis/connection.js';
 import { guarded } from './redis/errors.js';
-import { HeldParts, type PartsReply, type ReadBase } from './redis/held-parts.js';
 import { KeySpace } from './redis/keys.js';
 import { initialHead } from '../domain/state-rules.js';
 import {
@@ -63,8 +61,6 @@ export class RedisWorkflowStore implements WorkflowStore {
   /** Settles when the change channel's current subscription is confirmed; null while nobody listens. */
   private changesSubscribed: Promise<unknown> | null = null;
   private closing: Promise<void> | null = null;
-  /** Each workflow's parts as last read: reads ask only for what changed; unchanged parts stay the same objects. */
-  private readonly held = new HeldParts();
 
   private constructor(
     private readonly redis: RedisClient,
@@ -110,9 +106,8 @@ export class RedisWorkflowStore implements WorkflowStore {
     await guarded(() => this.redis.zadd(this.keys.active, Date.now() + this.ttlMs, id));
     if (fullHead.status === 'generating') await guarded(() => this.redis.sadd(this.keys.generating, id));
     const created = await this.write(create6, id, [
-      // A new incarnation token: a delta read never builds on parts of a deleted workflow of the same id.
-      JSON.stringify([...encodeHead(fullHead), 'incarnation', randomUUID()]),
-      JSON.stringify(sections.flatMap((s) => [s.section_id, JSON.stringify(s)])),
+      JSON.stringify(encodeHead(fullHead)),
+      JSON.stringify(sections.flatMap((s) => [s.section_id, JSON.stringify({ ...s, version: 1 })])),
       JSON.stringify(logs.slice(-MAX_LOGS_KEPT).map((l) => JSON.stringify(l))),
     ]);
     if (created !== 1) throw new Error(`workflow ${id} already exists`);
@@ -124,7 +119,7 @@ export class RedisWorkflowStore implements WorkflowStore {
   }
 
   async get(threadId: string, options: { logLimit?: number } = {}): Promise<Workflow | null> {
-    // Version -1 never matches: the same one-script read the preview makes, always answering the whole state.
+    // Version -1 never matches: the read the preview makes, always answering the whole state.
     return (await this.getIfChanged(threadId, -1, options))?.workflow ?? null;
   }
 
@@ -133,43 +128,20 @@ export class RedisWorkflowStore implements WorkflowStore {
     knownVersion: number,
     options: { logLimit?: number } = {},
   ): Promise<{ head: WorkflowHead; workflow: Workflow | null } | null> {
-    const limit = Math.min(options.logLimit ?? MAX_LOGS_KEPT, MAX_LOGS_KEPT);
-    const base = this.held.base(threadId, limit);
-    const read = await this.readParts(threadId, knownVersion, limit, base);
-    if (!read?.parts) return read && { head: read.head, workflow: null };
-    let parts = this.held.apply(threadId, base, read.now, read.parts, limit);
-    if (!parts) {
-      // A delta this process cannot apply (its snapshot was replaced meanwhile): read everything once.
-      const full = await this.readParts(threadId, -1, limit, null);
-      if (!full?.parts) return null;
-      parts = this.held.apply(threadId, null, full.now, full.parts, limit)!;
-      read.head = full.head;
-    }
-    // Object.assign, not spread: see state-rules.ts.
-    const workflow = Object.assign(read.head, parts);
-    return { head: workflow, workflow };
-  }
-
-  /** One read5 round trip: the head, and the parts unless the version is still `knownVersion`. */
-  private async readParts(threadId: string, knownVersion: number, limit: number, base: ReadBase | null) {
+    const limit = Math.max(0, Math.min(options.logLimit ?? MAX_LOGS_KEPT, MAX_LOGS_KEPT));
     const k = this.keys.of(threadId);
     const keys = [k.meta, k.sections, k.exhibits, k.exhibitOrder, k.logs];
-    const args = base ? [base.version, base.logsTotal, base.incarnation] : [-1, 0, ''];
-    const reply = (await this.run(read5, keys, [knownVersion, limit, ...args])) as string[][] | null;
-    const meta = reply?.[0] ? decodeReadHead(reply[0]) : null;
-    if (!reply || !meta) return null;
-    const { head } = meta;
-    const now: ReadBase = { version: head.version, logsTotal: meta.logsTotal, incarnation: meta.incarnation };
-    if (reply.length === 1) return { head, now, parts: null };
-    const [, sections = [], exhibitPairs = [], order = [], logs = []] = reply;
-    const mode = reply[5] as unknown as 'delta' | 'delta+exhibits' | undefined;
-    const parts: PartsReply = {
-      mode: mode ? 'delta' : 'full',
-      sections,
-      exhibits: mode === 'delta' ? null : exhibitsInOrder(exhibitPairs, order),
-      logs,
-    };
-    return { head, now, parts };
+    const reply = (await this.run(read5, keys, [knownVersion, limit])) as [Array<string | null>, string[]?, string[]?, string[]?] | null;
+    const head = reply ? decodeReadHead(reply[0]) : null;
+    if (!reply || !head) return null;
+    const [, sections, exhibits = [], logs = []] = reply;
+    if (!sections) return { head, workflow: null };
+    const workflow: Workflow = Object.assign(head, {
+      sections: sections.map(decodeSection).sort((a, b) => a.section_order - b.section_order),
+      exhibits: exhibits.flatMap((json) => (json ? [JSON.parse(json) as Exhibit] : [])),
+      logs: logs.map((json) => JSON.parse(json) as LogEntry),
+    });
+    return { head: workflow, workflow };
   }
 
   async transition(threadId: string, t: Transition): Promise<TransitionResult> {
@@ -200,10 +172,6 @@ export class RedisWorkflowStore implements WorkflowStore {
       JSON.stringify(patch),
       options.leaseToken,
       options.log ? JSON.stringify(options.log) : '',
-      options.leaseTtlMs ?? '',
-      options.next?.sectionId ?? '',
-      options.next ? JSON.stringify(options.next.patch) : '',
-      options.next?.log ? JSON.stringify(options.next.log) : '',
     ]);
     return typeof reply === 'number' && reply > 0 ? reply : null;
   }
@@ -224,7 +192,6 @@ export class RedisWorkflowStore implements WorkflowStore {
 
   async delete(threadId: string): Promise<boolean> {
     const deleted = (await this.write(delete6, threadId, [])) === 1;
-    this.held.forget(threadId);
     // The index lives in another slot; a failure here only leaves an entry listActive prunes later.
     await this.redis.zrem(this.keys.active, threadId).catch(() => undefined);
     await this.redis.srem(this.keys.generating, threadId).catch(() => undefined);
@@ -266,12 +233,10 @@ export class RedisWorkflowStore implements WorkflowStore {
    * expiry never touches it: scripts stay within the workflow's own Cluster slot). Each listed id's status
    * is read (one round trip, commands pipelined; with `unleased`, only of the ids whose lease key is gone,
    * found in a round trip before); those not generating are dropped from the index. So the cost follows the
-   * generating workflows, and the index cleans itself. Skipped ids are neither read nor
-   * cleaned (a later sweep that does not skip them does that).
+   * generating workflows, and the index cleans itself.
    */
-  async listGenerating({ skip, unleased = false }: { skip?: (threadId: string) => boolean; unleased?: boolean } = {}): Promise<string[]> {
-    const all = await guarded(() => this.redis.smembers(this.keys.generating));
-    const ids = skip ? all.filter((id) => !skip(id)) : all;
+  async listGenerating({ unleased = false }: { unleased?: boolean } = {}): Promise<string[]> {
+    const ids = await guarded(() => this.redis.smembers(this.keys.generating));
     // A held lease means a live loop: such an id needs neither its status read nor index cleaning (its loop
     // releases the lease when it stops, and a later sweep cleans it then).
     const leased = unleased
@@ -311,10 +276,8 @@ export class RedisWorkflowStore implements WorkflowStore {
   }
 
   /**
-   * The change channel is subscribed only while someone listens (an event stream is open). Every write
-   * publishes on it; a process that subscribed for good received and parsed every change of every process —
-   * at 5,000 generating workflows about 2,700 messages a second that nobody here wanted, 6 % of the main
-   * thread (in-process generation runs, alternating).
+   * The change channel is subscribed only while someone listens (an event stream is open): every write of
+   * every process publishes on it, and a process without listeners has no use for those messages.
    */
   subscribe(listener: (change: WorkflowChange) => void, onReady?: () => void): () => void {
     if (this.listeners.size === 0) this.changesSubscribed = this.listen(this.keys.changes);
@@ -433,11 +396,4 @@ export class RedisWorkflowStore implements WorkflowStore {
       }
     }
   }
-}
-
-/** Exhibit JSONs in upload order, from HGETALL's flat [id, JSON, ...] and the order index. */
-function exhibitsInOrder(pairs: string[], order: string[]): string[] {
-  const byId = new Map<string, string>();
-  for (let i = 0; i + 1 < pairs.length; i += 2) byId.set(pairs[i]!, pairs[i + 1]!);
-  return order.flatMap((id) => byId.get(id) ?? []);
 }

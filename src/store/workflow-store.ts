@@ -1,68 +1,17 @@
-import type {
-  Exhibit,
-  LogEntry,
-  Section,
-  SectionStatus,
-  Workflow,
-  WorkflowHead,
-  WorkflowStatus,
-} from '../domain/types.js';
+import type { NewWorkflow, SectionPatch, Transition } from '../domain/changes.js';
+import type { Exhibit, LogEntry, Workflow, WorkflowHead, WorkflowStatus } from '../domain/types.js';
 
-/** What `create` needs; the store fills in `version`, the aggregates and the timing fields. */
-export interface NewWorkflow {
-  head: Pick<
-    WorkflowHead,
-    'thread_id' | 'case_id' | 'user_id' | 'document_type' | 'case_facts' | 'status' | 'created_at'
-  >;
-  sections: Section[];
-  logs: LogEntry[];
-}
-
-/** An atomic compare-and-set of the workflow status. */
-export interface Transition {
-  /** The change happens only when the current status is one of these. */
-  from: readonly WorkflowStatus[];
-  to: WorkflowStatus;
-  /** Epoch ms of the change; drives `active_ms` / `generating_since`. */
-  at: number;
-  log?: LogEntry;
-  /** Set with `to: 'error'`. */
-  errorMessage?: string;
-}
+export type { NewWorkflow, SectionPatch, Transition } from '../domain/changes.js';
 
 export type TransitionResult =
   | { ok: true; head: WorkflowHead }
   | { ok: false; /** null: the workflow does not exist. */ current: WorkflowStatus | null };
 
-export interface SectionPatch {
-  status: SectionStatus;
-  updated_at: string;
-  content_html?: string;
-  tokens_used?: number;
-  error_message?: string;
-  duration_ms?: number;
-  prompt_tokens?: number;
-  completion_tokens?: number;
-  citations?: string[];
-  unknown_citations?: string[];
-}
-
 export interface SectionWriteOptions {
-  /** The lease the writing loop holds; the write is refused unless it is still the current lease. */
+  /** The lease the writing loop holds; the write is refused unless it is still the current, unexpired lease. */
   leaseToken: string;
+  /** Appended in the same write. */
   log?: LogEntry;
-  /**
-   * Extends the lease to this long from now, as `renewLease` would: a loop that writes sections more often
-   * than its renewal period never needs a renewal call of its own.
-   */
-  leaseTtlMs?: number;
-  /**
-   * In the same change, and only while the workflow is still `generating`, also this patch to another section
-   * (with its log line): a loop completes one section and starts the next in one write, so a pause made
-   * before the write still stops generation at that boundary. The whole write is refused when the section
-   * does not exist.
-   */
-  next?: { sectionId: string; patch: SectionPatch; log?: LogEntry };
 }
 
 export interface PutExhibitResult {
@@ -80,27 +29,49 @@ export interface WorkflowChange {
 }
 
 /**
- * The only way code reaches workflow state. Every method is atomic on its own: concurrent calls on one
- * workflow never lose each other's changes. Every write bumps `version`, refreshes `updated_at` and the
- * workflow's expiry (`WORKFLOW_TTL_SECONDS` after its last change), and emits a {@link WorkflowChange}.
+ * The only way code reaches workflow state: `MemoryWorkflowStore` (one process) and `RedisWorkflowStore`
+ * (shared), both held to it by one contract suite (tests/store/contract.test.ts). A caller may rely on what
+ * is written here, and on nothing else:
  *
- * Methods that address a workflow answer `null` / `false` when it does not exist (or has expired); they
- * throw `StoreUnavailableError` when the backing service cannot be reached.
+ * - **Atomic.** Each method is one atomic step: concurrent calls on one workflow never lose each other's
+ *   changes, and no read sees part of a write.
+ * - **Versions.** Every write that succeeds (create, transition, updateSection, appendLog, putExhibit) bumps
+ *   the workflow's `version` by exactly one, whatever it touched, sets `updated_at`, restarts the expiry and
+ *   emits one {@link WorkflowChange} with that version; `delete` emits `deleted` with the version it would
+ *   have had next. A write that is refused (or finds no workflow) changes and emits nothing. Reads and lease
+ *   calls change no version and no expiry.
+ * - **Section versions.** Every section read carries `version`, the workflow version of the write that last
+ *   changed it (its creation included): within one workflow's life, the same section version means the same
+ *   section.
+ * - **Snapshots.** What a read returns is never changed by later writes, and changing it never changes what
+ *   is stored. It may be frozen (copy before changing it). Nothing is promised about object identity:
+ *   two reads may or may not share objects.
+ * - **Order.** Sections by `section_order`; exhibits by upload time (a replacement is a new upload: it moves
+ *   to the end); logs oldest first, the newest {@link MAX_LOGS_KEPT} kept.
+ * - **Missing.** A method that addresses a workflow that does not exist — never created, deleted or expired —
+ *   answers null, false or `{ok: false, current: null}` (see each method) and creates nothing.
+ * - **Expiry.** A workflow expires `WORKFLOW_TTL_SECONDS` after its last write; from then on it is as if
+ *   deleted (reads, listings and leases included), though no `deleted` change is announced for it.
+ * - **Failure.** `StoreUnavailableError` when the backing service cannot be reached; after one, a write may
+ *   or may not have happened (read again to know).
  */
 export interface WorkflowStore {
-  /** Stores a new workflow. The thread id must be new. */
+  /** Stores a new workflow at version 1. Throws when the thread id exists. */
   create(workflow: NewWorkflow): Promise<void>;
 
-  /** The scalar state only: cheap, used on every poll. */
+  /** The scalar state only: cheap. Null when missing. */
   getHead(threadId: string): Promise<WorkflowHead | null>;
 
-  /** The whole state; `logLimit` keeps only the newest N logs (default: all that are kept, at most 100). */
+  /**
+   * The whole state; `logLimit` keeps only the newest N logs (0: none; default, and at most, all that are kept).
+   * Null when missing.
+   */
   get(threadId: string, options?: { logLimit?: number }): Promise<Workflow | null>;
 
   /**
-   * In one read, the head, and the whole state (as `get`) unless the version is still `knownVersion`: what a
-   * reader that keeps what it built from one version asks on every poll (the preview). Null when the workflow
-   * does not exist.
+   * In one atomic read, the head, and the whole state (as `get`) unless the version is still `knownVersion`
+   * (then `workflow` is null; -1 never matches): what a reader that keeps what it built from one version asks
+   * on every poll. Null when missing.
    */
   getIfChanged(
     threadId: string,
@@ -108,63 +79,65 @@ export interface WorkflowStore {
     options?: { logLimit?: number },
   ): Promise<{ head: WorkflowHead; workflow: Workflow | null } | null>;
 
-  /** Compare-and-set of the status, with its log line, in one atomic step. */
+  /**
+   * Compare-and-set of the status, with its log line: applied only when the current status is one of
+   * `from`, so of racing transitions from one status exactly one succeeds. The head's timing fields follow
+   * `applyTransition` (domain/state-rules.ts): `error` records the message, `generating` clears it.
+   */
   transition(threadId: string, transition: Transition): Promise<TransitionResult>;
 
   /**
-   * Changes one section (and appends the log line) if `leaseToken` holds the workflow's lease. A section
-   * that becomes `completed` adds its tokens and duration to the head's aggregates once.
+   * Changes one section (and appends the log line) if `leaseToken` holds the workflow's lease, whatever the
+   * workflow's status. The head's sums follow `applySectionPatch`: a section entering `completed` adds its
+   * tokens and duration once, one leaving it takes them out. Does not extend the lease.
    * Answers the workflow's version after the write — one more than the version the writer last saw means
-   * nobody else wrote meanwhile, so the writer can apply the change to its own copy (`applySectionPatch`)
-   * instead of reading the workflow again — or null when the workflow, the section or the lease is gone.
-   * With `options.next`, one change all the same (one version, one change message): when the answer is one
-   * more than the writer last saw, the next section was started too.
+   * nobody else wrote meanwhile — or null (nothing written) when the workflow, the section or the lease is gone.
    */
   updateSection(threadId: string, sectionId: string, patch: SectionPatch, options: SectionWriteOptions): Promise<number | null>;
 
-  /** Appends a log line; only the newest 100 are kept. */
+  /** Appends a log line (only the newest 100 are kept). False when missing. */
   appendLog(threadId: string, entry: LogEntry): Promise<boolean>;
 
-  /** Adds or replaces (same `exhibit_id`) an exhibit, with its log line. Null when the workflow is gone. */
+  /** Adds or replaces (same `exhibit_id`) an exhibit, with its log line. Null when missing. */
   putExhibit(threadId: string, exhibit: Exhibit, log?: LogEntry): Promise<PutExhibitResult | null>;
 
-  /** Removes every trace of the workflow. False when there was none. */
+  /** Removes every trace of the workflow, its lease included. False when there was none. */
   delete(threadId: string): Promise<boolean>;
 
-  /** Ids of the workflows that have not expired, in no particular order. */
+  /** Ids of the workflows that have not expired, in no particular order, each once. */
   listActive(): Promise<string[]>;
 
   /**
-   * Ids of the unexpired workflows whose status is `generating`, in no particular order: what the recovery
-   * sweep needs. Costs the number of generating workflows, not of stored ones (completed workflows stay
-   * for the TTL and would otherwise make every sweep read them all). Ids for which `skip` answers true are
-   * left out without being looked at: the caller's own running loops, which need no takeover — at 10,000
-   * loops, checking their status every sweep was 2,000 Redis commands a second (bench scenario 4).
-   * With `unleased`, those whose generation lease a live holder has (not expired) are left out too: what the
-   * sweep can take over. Without it, a process beside another read each of its generating workflows and
-   * started a loop for each only to find the lease taken: six Redis commands per workflow per sweep.
+   * Ids of the unexpired workflows whose status is `generating`, in no particular order, each once: what the
+   * recovery sweep needs. Costs about the number of generating workflows, not of stored ones. With
+   * `unleased`, those whose lease a holder still has (unexpired) are left out: what the sweep may take over.
    */
-  listGenerating(options?: { skip?: (threadId: string) => boolean; unleased?: boolean }): Promise<string[]>;
+  listGenerating(options?: { unleased?: boolean }): Promise<string[]>;
 
-  /** Takes the generation lease if nobody holds it (or it expired). */
+  /**
+   * Takes the generation lease for `ttlMs` if nobody holds it, it expired, or `token` already holds it.
+   * At most one token holds a workflow's lease at a time. False when taken or missing.
+   */
   acquireLease(threadId: string, token: string, ttlMs: number): Promise<boolean>;
-  /** Extends the lease if `token` still holds it. */
+  /** Extends the lease to `ttlMs` from now if `token` still holds it (unexpired); false otherwise. */
   renewLease(threadId: string, token: string, ttlMs: number): Promise<boolean>;
-  /** Gives the lease up if `token` holds it. */
+  /** Gives the lease up if `token` holds it (and tells `onLeaseReleased` listeners); otherwise does nothing. */
   releaseLease(threadId: string, token: string): Promise<void>;
 
   /**
    * Listens for leases given up by their holders (a loop that stopped, a process shutting down), in every
    * process sharing the store, so a `generating` workflow can be continued at once instead of at the next
-   * recovery sweep. Returns the function that stops listening.
+   * recovery sweep. A lease that expires is not announced (the sweep finds it). Returns the function that
+   * stops listening.
    */
   onLeaseReleased(listener: (threadId: string) => void): () => void;
 
   /**
-   * Listens to changes of every workflow; returns the function that stops listening. `onReady` is called once
-   * every change made from then on will be delivered — at once for a single-process store, once Redis has
-   * confirmed the subscription (and again after each re-subscription following a lost connection) for a
-   * shared one. Whatever was read before it may have missed a change: read again then.
+   * Listens to changes of every workflow, made by any process; returns the function that stops listening.
+   * One workflow's changes arrive in version order, each once. `onReady` is called once every change made
+   * from then on will be delivered — at once for a single-process store, once Redis has confirmed the
+   * subscription (and again after each re-subscription following a lost connection) for a shared one.
+   * Changes made before then may be missed: whatever was read before it should be read again.
    */
   subscribe(listener: (change: WorkflowChange) => void, onReady?: () => void): () => void;
 

@@ -1,4 +1,4 @@
-import type { Exhibit, LogEntry, Section, Workflow, WorkflowStatus } from '../domain/types.js';
+import type { Exhibit, ExhibitTextStatus, LogEntry, Section, Workflow, WorkflowStatus } from '../domain/types.js';
 
 export const PREVIEW_LOG_LIMIT = 50;
 
@@ -11,6 +11,9 @@ export interface SectionView {
   content_html: string;
   updated_at: string;
   tokens_used: number;
+  /** Once completed: the exhibit ids its text cites, and those of them that were not exhibits then. */
+  citations?: string[];
+  unknown_citations?: string[];
   error_message?: string;
 }
 
@@ -22,6 +25,9 @@ export interface ExhibitView {
   file_size: number;
   mime_type: string;
   uploaded_at: string;
+  text_status?: ExhibitTextStatus;
+  text_chars?: number;
+  text_error?: string;
 }
 
 /** Everything of the preview that comes before `metadata`, in the preview's key order. */
@@ -44,6 +50,7 @@ export const sectionView = (s: Section): SectionView => ({
   content_html: s.content_html,
   updated_at: s.updated_at,
   tokens_used: s.tokens_used,
+  ...(s.status === 'completed' && s.citations ? { citations: s.citations, unknown_citations: s.unknown_citations ?? [] } : {}),
   ...(s.error_message ? { error_message: s.error_message } : {}),
 });
 
@@ -54,11 +61,14 @@ export const exhibitView = (e: Exhibit): ExhibitView => ({
   file_size: e.file_size,
   mime_type: e.mime_type,
   uploaded_at: e.uploaded_at,
+  ...(e.text_status !== undefined ? { text_status: e.text_status } : {}),
+  ...(e.text_chars !== undefined ? { text_chars: e.text_chars } : {}),
+  ...(e.text_error !== undefined ? { text_error: e.text_error } : {}),
 });
 
 /**
- * The one definition of the preview's shape (internal fields such as `stored_name` and `duration_ms` stay
- * out), shared by the polled preview and the SSE snapshot so the two cannot drift.
+ * The one definition of the preview's shape (internal fields such as `stored_name`, `duration_ms` and the
+ * section `version` stay out), shared by the polled preview and the SSE snapshot so the two cannot drift.
  */
 export function previewHeadView(wf: Workflow): PreviewHeadView {
   return Object.assign(previewScalars(wf), {

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { newLogs } from '../../src/events/diff.js';
 import { EventHub } from '../../src/events/event-hub.js';
 import { ReplayBuffer } from '../../src/events/replay-buffer.js';
@@ -83,15 +83,26 @@ describe('EventHub', () => {
   });
 
   it('sends a heartbeat comment to every client on its interval, and stops its timer with the last client', async () => {
-    const id = await setup({ heartbeatMs: 20 });
-    const sink = new FakeSink();
-    const detach = hub.attach(id, sink);
-    await waitFor(() => sink.text.split(': heartbeat\n\n').length > 2);
-    detach();
-    const count = sink.chunks.length;
-    await new Promise((r) => setTimeout(r, 80));
-    expect(sink.chunks.length).toBe(count);
-    expect(hub.stats()).toEqual({ clients: 0, threads: 0, subscribed: false });
+    // Only intervals are faked: the hub's reads and waitFor run as usual.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const id = await setup({ heartbeatMs: 1000 });
+      const sink = new FakeSink();
+      const detach = hub.attach(id, sink);
+      await waitFor(() => sink.text.includes('event: snapshot'));
+      const heartbeats = () => sink.text.split(': heartbeat\n\n').length - 1;
+      vi.advanceTimersByTime(999);
+      expect(heartbeats()).toBe(0);
+      vi.advanceTimersByTime(2001);
+      expect(heartbeats()).toBe(3);
+      detach();
+      const count = sink.chunks.length;
+      vi.advanceTimersByTime(5000);
+      expect(sink.chunks.length).toBe(count);
+      expect(hub.stats()).toEqual({ clients: 0, threads: 0, subscribed: false });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('disconnects a client that stops reading instead of buffering for it without bound', async () => {
@@ -149,7 +160,7 @@ describe('EventHub', () => {
     hub.attach(id, sink);
     await waitFor(() => sink.text.includes('event: snapshot'));
     await store.appendLog(id, logEntry('info', 'written before the subscription was in place'));
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setImmediate(r)); // a turn of the event loop: any change delivered would be read
     expect(sink.text).not.toContain('written before the subscription');
     confirm();
     await waitFor(() => sink.text.includes('written before the subscription was in place'));

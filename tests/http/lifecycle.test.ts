@@ -63,8 +63,9 @@ describe('the seed document tests', () => {
     expect(Object.keys(body)).toEqual(
       expect.arrayContaining(['thread_id', 'status', 'sections', 'exhibits', 'metadata', 'logs']),
     );
+    // The seed's fields, and a completed section's citations (SPEC: every writer).
     expect(Object.keys(body.sections[0]).sort()).toEqual(
-      ['content_html', 'section_id', 'section_name', 'section_order', 'status', 'tokens_used', 'updated_at'].sort(),
+      ['content_html', 'section_id', 'section_name', 'section_order', 'status', 'tokens_used', 'updated_at', 'citations', 'unknown_citations'].sort(),
     );
     expect(Object.keys(body.metadata).sort()).toEqual(
       [
@@ -75,6 +76,8 @@ describe('the seed document tests', () => {
         'progress_percentage',
         'total_sections',
         'total_tokens',
+        'prompt_tokens',
+        'completion_tokens',
       ].sort(),
     );
     expect(body.logs[0]).toEqual({
@@ -149,6 +152,9 @@ describe.each(Object.entries(EXPECTED))('a complete %s lifecycle', (type, sectio
       estimated_remaining: 0,
       total_tokens: tokens,
       estimated_cost: Math.round((tokens / 1000) * 0.02 * 1e6) / 1e6,
+      // The template writer reports no prompt/completion split.
+      prompt_tokens: 0,
+      completion_tokens: 0,
     });
     const messages = body.logs.map((l: { message: string }) => l.message);
     for (const [, name] of sections) expect(messages.filter((m: string) => m === `Generating section: ${name}`)).toHaveLength(1);

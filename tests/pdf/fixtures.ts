@@ -27,6 +27,8 @@ export function sampleWorkflow(overrides: Partial<Workflow> = {}): Workflow {
     completed_sections: 3,
     completed_ms: 0,
     total_tokens: 300,
+    prompt_tokens: 0,
+    completion_tokens: 0,
     active_ms: 0,
     generating_since: null,
     sections: [

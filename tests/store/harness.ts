@@ -6,8 +6,29 @@ import { privateClusterAvailable, redisAvailable, startPrivateCluster, useRedis,
 
 export interface StoreUnderTest {
   store: WorkflowStore;
-  /** Lets `ms` of store time pass: a fake clock for memory, real time for Redis. */
+  /**
+   * Lets `ms` of store time pass: a fake clock for memory, real time for Redis (whose expiries run on the
+   * server's clock). Tests wait for an expiry with `until`, which steps it, rather than for a fixed time.
+   */
   advance(ms: number): Promise<void>;
+  /**
+   * Steps store time by `stepMs` (default 100) until `condition` holds: how a test waits for an expiry.
+   * Fails once `maxMs` (default 10 s) of store time has passed without it.
+   */
+  until(condition: () => boolean | Promise<boolean>, options?: { stepMs?: number; maxMs?: number }): Promise<void>;
+}
+
+function underTest(store: WorkflowStore, advance: (ms: number) => Promise<void>): StoreUnderTest {
+  return {
+    store,
+    advance,
+    async until(condition, { stepMs = 100, maxMs = 10_000 } = {}) {
+      for (let waited = 0; !(await condition()); waited += stepMs) {
+        if (waited >= maxMs) throw new Error(`condition not met after ${maxMs} ms of store time`);
+        await advance(stepMs);
+      }
+    },
+  };
 }
 
 /** One store implementation as the contract suite sees it. */
@@ -34,12 +55,9 @@ export function memoryHarness(): StoreHarness {
       let clock = Date.now();
       const store = new MemoryWorkflowStore({ ttlSeconds, now: () => clock });
       stores.push(store);
-      return {
-        store,
-        async advance(ms) {
-          clock += ms;
-        },
-      };
+      return underTest(store, async (ms) => {
+        clock += ms;
+      });
     },
   };
 }
@@ -67,7 +85,7 @@ export function redisHarness(): StoreHarness {
         logger: pino({ level: 'silent' }),
       });
       stores.push(store);
-      return { store, advance: sleep };
+      return underTest(store, sleep);
     },
   };
 }
@@ -96,7 +114,7 @@ export function redisClusterHarness(): StoreHarness {
         logger: pino({ level: 'silent' }),
       });
       stores.push(store);
-      return { store, advance: sleep };
+      return underTest(store, sleep);
     },
   };
 }

@@ -125,10 +125,14 @@ describe.skipIf(!redisAvailable)('Redis store: keys, TTL and the active index', 
     const lives = newWorkflow();
     await short.create(dies);
     await short.create(lives);
-    await new Promise((r) => setTimeout(r, 700));
-    await short.appendLog(lives.head.thread_id, { timestamp: new Date().toISOString(), level: 'info', message: 'keep', agent: 't' });
-    await new Promise((r) => setTimeout(r, 600));
-    // Both index scores have passed; only one workflow still exists.
+    // Until the one left alone has expired (both index scores have passed then), the other is written.
+    await waitFor(
+      async () => {
+        await short.appendLog(lives.head.thread_id, { timestamp: new Date().toISOString(), level: 'info', message: 'keep', agent: 't' });
+        return (await short.getHead(dies.head.thread_id)) === null;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     const active = await short.listActive();
     expect(active).toContain(lives.head.thread_id);
     expect(active).not.toContain(dies.head.thread_id);
@@ -171,8 +175,7 @@ describe.skipIf(!redisAvailable)('Redis store: keys, TTL and the active index', 
   it('delivers changes made by one process to every other process (pub/sub)', async () => {
     const other = await connect();
     const seen: WorkflowChange[] = [];
-    other.subscribe((c) => seen.push(c));
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise<void>((ready) => other.subscribe((c) => seen.push(c), ready));
     const wf = newWorkflow();
     await store.create(wf);
     await store.transition(wf.head.thread_id, { from: ['generating'], to: 'paused', at: Date.now() });
@@ -186,8 +189,10 @@ describe.skipIf(!redisAvailable)('Redis store: keys, TTL and the active index', 
     const subscribers = async () => ((await redis.client.pubsub('NUMSUB', channel)) as [string, number])[1];
     const baseline = await subscribers(); // other stores of this file that listen
     // A process that only takes over released leases (every server runs that) receives no changes.
+    const leaseSubscribers = async () => ((await redis.client.pubsub('NUMSUB', `${redis.prefix}leases`)) as [string, number])[1];
+    const leaseBaseline = await leaseSubscribers();
     other.onLeaseReleased(() => {});
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(async () => (await leaseSubscribers()) === leaseBaseline + 1, { timeoutMs: 5000 });
     expect(await subscribers()).toBe(baseline);
 
     let ready = 0;

@@ -63,7 +63,7 @@ describe('sanitizeSectionHtml', () => {
     for (const type of DOCUMENT_TYPES) {
       const sections = initialSections(type, at);
       const exhibits = [{ exhibit_id: '2.1.a', filename: evil, stored_name: 'x.pdf', file_path: '/x', file_size: 1, mime_type: 'application/pdf', uploaded_at: at }];
-      const workflow = { thread_id: 't', case_id: evil, user_id: 'u', document_type: type, case_facts: facts, status: 'generating', created_at: at, updated_at: at, error_message: null, version: 1, total_sections: sections.length, completed_sections: 0, completed_ms: 0, total_tokens: 0, active_ms: 0, generating_since: null, sections, exhibits, logs: [] } satisfies Workflow;
+      const workflow = { thread_id: 't', case_id: evil, user_id: 'u', document_type: type, case_facts: facts, status: 'generating', created_at: at, updated_at: at, error_message: null, version: 1, total_sections: sections.length, completed_sections: 0, completed_ms: 0, total_tokens: 0, prompt_tokens: 0, completion_tokens: 0, active_ms: 0, generating_since: null, sections, exhibits, logs: [] } satisfies Workflow;
       for (const section of sections) {
         const { content_html } = await writer.write({ workflow, section, exhibits, signal: new AbortController().signal, log: () => {} });
         expect(isInert(content_html), `${type}/${section.section_id}`).toBe(true);

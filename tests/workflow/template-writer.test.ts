@@ -14,7 +14,7 @@ async function draft(type: DocumentType, facts: CaseFacts | null, exhibits: Exhi
   const workflow: Workflow = {
     thread_id: 't', case_id: 'CASE-7', user_id: 'u', document_type: type, case_facts: facts, status: 'generating', created_at: at,
     updated_at: at, error_message: null, version: 1, total_sections: sections.length, completed_sections: 0, completed_ms: 0,
-    total_tokens: 0, active_ms: 0, generating_since: null, sections, exhibits, logs: [],
+    total_tokens: 0, prompt_tokens: 0, completion_tokens: 0, active_ms: 0, generating_since: null, sections, exhibits, logs: [],
   };
   const out = new Map<string, string>();
   for (const section of sections) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DOCUMENT_TYPES, SECTION_STATUSES, WORKFLOW_STATUSES } from '../../domain/types.js';
+import { DOCUMENT_TYPES, EXHIBIT_TEXT_STATUSES, SECTION_STATUSES, WORKFLOW_STATUSES } from '../../domain/types.js';
 
 /**
  * The shapes of every JSON response, in one place. The OpenAPI document is generated from these (and from
@@ -41,6 +41,8 @@ const SectionSchema = z.strictObject({
   content_html: z.string().meta({ description: 'Sanitised HTML (a small allow-list of tags)' }),
   updated_at: Timestamp,
   tokens_used: z.int().nonnegative(),
+  citations: z.array(z.string()).optional().meta({ description: 'Once completed: exhibit ids the text cites, in order of first mention' }),
+  unknown_citations: z.array(z.string()).optional().meta({ description: 'Of `citations`, those that were not exhibits when it completed' }),
   error_message: z.string().optional(),
 });
 
@@ -51,6 +53,9 @@ const ExhibitSchema = z.strictObject({
   file_size: z.int().nonnegative(),
   mime_type: z.string().meta({ description: 'Detected from the bytes' }),
   uploaded_at: Timestamp,
+  text_status: z.enum(EXHIBIT_TEXT_STATUSES).optional(),
+  text_chars: z.int().nonnegative().optional().meta({ description: 'When ready: characters of extracted text' }),
+  text_error: z.string().optional().meta({ description: 'When failed or unsupported: why' }),
 });
 
 const MetadataSchema = z.strictObject({
@@ -61,6 +66,8 @@ const MetadataSchema = z.strictObject({
   estimated_remaining: z.number().nonnegative().meta({ description: 'Seconds' }),
   total_tokens: z.int().nonnegative(),
   estimated_cost: z.number().nonnegative().meta({ description: 'USD' }),
+  prompt_tokens: z.int().nonnegative().meta({ description: 'Sum over completed sections (model writer)' }),
+  completion_tokens: z.int().nonnegative().meta({ description: 'Sum over completed sections (model writer)' }),
 });
 
 const LogSchema = z.strictObject({

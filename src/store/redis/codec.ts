@@ -1,4 +1,4 @@
-import type { CaseFacts, DocumentType, WorkflowHead, WorkflowStatus } from '../../domain/types.js';
+import type { CaseFacts, DocumentType, Section, WorkflowHead, WorkflowStatus } from '../../domain/types.js';
 
 /**
  * The head is kept as a Redis hash of strings so scripts can change single fields (HINCRBY, HSET) without
@@ -20,6 +20,8 @@ export function encodeHead(head: WorkflowHead): string[] {
     ['completed_sections', head.completed_sections],
     ['completed_ms', head.completed_ms],
     ['total_tokens', head.total_tokens],
+    ['prompt_tokens', head.prompt_tokens],
+    ['completion_tokens', head.completion_tokens],
     ['active_ms', head.active_ms],
     ['generating_since', head.generating_since],
   ];
@@ -28,22 +30,19 @@ export function encodeHead(head: WorkflowHead): string[] {
 
 /**
  * The meta hash's fields a read needs, in the order `dmRead5` answers them (HMGET: values only, always in this
- * order, so a poll's reply carries no field names and decodes into one object shape). The head's fields, then
- * the read bookkeeping: how many log lines were ever pushed and the token of this creation of the thread id.
- * The section stamps (`sv:<id>`) and `exhibits_version` stay in Redis: only the read script compares them.
+ * order, so a poll's reply carries no field names).
  */
 export const READ_FIELDS = [
   'thread_id', 'case_id', 'user_id', 'document_type', 'case_facts', 'status', 'created_at', 'updated_at',
-  'error_message', 'version', 'total_sections', 'completed_sections', 'completed_ms', 'total_tokens', 'active_ms',
-  'generating_since', 'logs_total', 'incarnation',
+  'error_message', 'version', 'total_sections', 'completed_sections', 'completed_ms', 'total_tokens',
+  'prompt_tokens', 'completion_tokens', 'active_ms', 'generating_since',
 ] as const;
 type ReadField = (typeof READ_FIELDS)[number];
 const AT = Object.fromEntries(READ_FIELDS.map((f, i) => [f, i])) as Record<ReadField, number>;
 
 /** A `dmRead5` head reply (values in `READ_FIELDS` order, null for absent ones); null when there is no workflow. */
-export function decodeReadHead(values: Array<string | null>): { head: WorkflowHead; logsTotal: number; incarnation: string } | null {
-  const head = headFrom((field) => values[AT[field]] ?? undefined);
-  return head && { head, logsTotal: Number(values[AT.logs_total] ?? 0), incarnation: values[AT.incarnation] ?? '' };
+export function decodeReadHead(values: Array<string | null>): WorkflowHead | null {
+  return headFrom((field) => values[AT[field]] ?? undefined);
 }
 
 /** Decodes an HGETALL reply (object or flat array); null when the hash is empty (no such workflow). */
@@ -73,9 +72,22 @@ function headFrom(get: (field: ReadField) => string | undefined): WorkflowHead |
     completed_sections: num('completed_sections'),
     completed_ms: num('completed_ms'),
     total_tokens: num('total_tokens'),
+    prompt_tokens: num('prompt_tokens'),
+    completion_tokens: num('completion_tokens'),
     active_ms: num('active_ms'),
     generating_since: since === undefined ? null : Number(since),
   };
+}
+
+/**
+ * A section as the scripts store it. Lua's cjson cannot tell an empty array from an empty object and writes
+ * `{}`: the list fields are put right here.
+ */
+export function decodeSection(json: string): Section {
+  const section = JSON.parse(json) as Section;
+  if (section.citations && !Array.isArray(section.citations)) section.citations = [];
+  if (section.unknown_citations && !Array.isArray(section.unknown_citations)) section.unknown_citations = [];
+  return section;
 }
 
 function pairsToObject(flat: string[]): Record<string, string> {

@@ -22,8 +22,7 @@ const backoff = (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 5), 2
  * Options for the command connection: fail fast instead of queueing (requests answer 503 at once while
  * Redis is away, and nothing piles up), fail in-flight commands as soon as the connection drops, never
  * re-send a command whose answer was lost (it may have run), and bound every command by a timeout.
- * Commands issued in the same tick go out in one write (auto-pipelining): a write syscall per command was
- * the largest single cost of a generating workflow on Redis (bench scenario 4).
+ * Commands issued in the same tick go out in one write (auto-pipelining), not a write syscall each.
  */
 function commandOptions(settings: ConnectionSettings): RedisOptions {
   return {

@@ -1,3 +1,4 @@
+import { COMPLETED_SUMS } from '../../domain/state-rules.js';
 import { READ_FIELDS } from './codec.js';
 
 /**
@@ -8,7 +9,7 @@ import { READ_FIELDS } from './codec.js';
  * `version`, sets `updated_at`, refreshes the TTL of every workflow key (the lease keeps its own, shorter
  * one) and publishes the change, all inside the script.
  *
- * The rules mirror src/store/state-rules.ts; the shared contract suite checks both stores agree.
+ * The rules mirror src/domain/state-rules.ts; the shared contract suite checks both stores agree.
  */
 
 export interface ScriptDef {
@@ -22,12 +23,7 @@ local function push_log(entry)
   if entry ~= nil and entry ~= '' then
     redis.call('RPUSH', KEYS[5], entry)
     redis.call('LTRIM', KEYS[5], -100, -1)
-    redis.call('HINCRBY', KEYS[1], 'logs_total', 1)
   end
-end
--- The version this script's commit will make: what a part changed by it is stamped with (see read5).
-local function next_version()
-  return tonumber(redis.call('HGET', KEYS[1], 'version') or '0') + 1
 end
 local function commit(kind)
   local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
@@ -43,6 +39,10 @@ const script = (name: string, numberOfKeys: number, body: string): ScriptDef => 
   numberOfKeys,
   lua: numberOfKeys === 6 ? COMMON + body : body,
 });
+
+/** Lua table literals of names: `{'a', 'b'}`, and of pairs `{{'a', 'b'}, ...}`. */
+const luaList = (items: readonly string[]) => `{${items.map((i) => `'${i}'`).join(', ')}}`;
+const luaPairs = (pairs: ReadonlyArray<readonly [string, string]>) => `{${pairs.map(luaList).join(', ')}}`;
 
 /** ARGV[5] meta as a flat [field, value, ...] JSON array, [6] sections flat [id, json, ...], [7] logs JSON array. */
 export const create6 = script('dmCreate6', 6, `
@@ -77,61 +77,42 @@ elseif (not since) and to == 'generating' then
 end
 redis.call('HSET', KEYS[1], 'status', to)
 if to == 'error' then redis.call('HSET', KEYS[1], 'error_message', ARGV[9]) end
+if to == 'generating' then redis.call('HDEL', KEYS[1], 'error_message') end
 push_log(ARGV[8])
 commit('status')
 return {1, redis.call('HGETALL', KEYS[1])}
 `);
 
 /**
- * ARGV[5] section id, [6] patch JSON, [7] lease token, [8] log JSON or '', [9] new lease TTL ms or '',
- * [10] next section id or '', [11] its patch JSON, [12] its log JSON or ''. Refused (0) unless the token holds
- * the lease: the fence that keeps a loop which lost its lease from writing; refused too when either section is
- * missing. The next section's patch applies only while the status is `generating`. One change either way.
- * Returns the version after the write.
+ * ARGV[5] section id, [6] patch JSON, [7] lease token, [8] log JSON or ''. Refused (0) unless the token holds
+ * the lease — the fence that keeps a loop which lost its lease from writing — or when the section is missing.
+ * The patch's fields replace the section's (any status but 'error' clears `error_message`), the section is
+ * stamped with the version this write makes, and one entering or leaving 'completed' moves the head's sums
+ * (`COMPLETED_SUMS`). Returns the version after the write.
  */
 export const updateSection6 = script('dmUpdateSection6', 6, `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('GET', KEYS[6]) ~= ARGV[7] then return 0 end
 local raw = redis.call('HGET', KEYS[2], ARGV[5])
 if not raw then return 0 end
-if ARGV[10] ~= '' and redis.call('HEXISTS', KEYS[2], ARGV[10]) == 0 then return 0 end
-local stamp = next_version()
-local function patch_section(id, raw_section, patch_json)
-  local s = cjson.decode(raw_section)
-  local p = cjson.decode(patch_json)
-  local was_completed = s.status == 'completed'
-  local old_tokens = s.tokens_used or 0
-  local old_ms = s.duration_ms or 0
-  s.status = p.status
-  s.updated_at = p.updated_at
-  if p.content_html ~= nil then s.content_html = p.content_html end
-  if p.tokens_used ~= nil then s.tokens_used = p.tokens_used end
-  if p.duration_ms ~= nil then s.duration_ms = p.duration_ms end
-  if p.error_message ~= nil then s.error_message = p.error_message
-  elseif p.status ~= 'error' then s.error_message = nil end
-  local is_completed = s.status == 'completed'
-  if was_completed ~= is_completed then
-    if is_completed then
-      redis.call('HINCRBY', KEYS[1], 'completed_sections', 1)
-      redis.call('HINCRBYFLOAT', KEYS[1], 'completed_ms', s.duration_ms or 0)
-      redis.call('HINCRBYFLOAT', KEYS[1], 'total_tokens', s.tokens_used or 0)
-    else
-      redis.call('HINCRBY', KEYS[1], 'completed_sections', -1)
-      redis.call('HINCRBYFLOAT', KEYS[1], 'completed_ms', -old_ms)
-      redis.call('HINCRBYFLOAT', KEYS[1], 'total_tokens', -old_tokens)
-    end
+local old = cjson.decode(raw)
+local s = cjson.decode(raw)
+local p = cjson.decode(ARGV[6])
+for field, value in pairs(p) do s[field] = value end
+if p.error_message == nil and p.status ~= 'error' then s.error_message = nil end
+s.version = tonumber(redis.call('HGET', KEYS[1], 'version')) + 1
+local was_completed = old.status == 'completed'
+local is_completed = s.status == 'completed'
+if was_completed ~= is_completed then
+  local sign, counted = 1, s
+  if was_completed then sign, counted = -1, old end
+  redis.call('HINCRBY', KEYS[1], 'completed_sections', sign)
+  for _, sum in ipairs(${luaPairs(COMPLETED_SUMS)}) do
+    redis.call('HINCRBYFLOAT', KEYS[1], sum[1], sign * (tonumber(counted[sum[2]]) or 0))
   end
-  redis.call('HSET', KEYS[2], id, cjson.encode(s))
-  redis.call('HSET', KEYS[1], 'sv:' .. id, stamp)
 end
-patch_section(ARGV[5], raw, ARGV[6])
+redis.call('HSET', KEYS[2], ARGV[5], cjson.encode(s))
 push_log(ARGV[8])
-if ARGV[10] ~= '' and redis.call('HGET', KEYS[1], 'status') == 'generating' then
-  -- Read now, after the first patch (which may have been to the same section).
-  patch_section(ARGV[10], redis.call('HGET', KEYS[2], ARGV[10]), ARGV[11])
-  push_log(ARGV[12])
-end
-if ARGV[9] ~= '' then redis.call('PEXPIRE', KEYS[6], ARGV[9]) end
 return commit('section')
 `);
 
@@ -151,7 +132,6 @@ redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
 -- A replacement gets a new sequence number: exhibits are listed by upload time.
 local seq = redis.call('HINCRBY', KEYS[1], 'exhibit_seq', 1)
 redis.call('ZADD', KEYS[4], seq, ARGV[5])
-redis.call('HSET', KEYS[1], 'exhibits_version', next_version())
 push_log(ARGV[7])
 commit('exhibit')
 return {1, old or ''}
@@ -192,57 +172,24 @@ end
 return 1
 `);
 
-const luaList = (items: readonly string[]) => `{${items.map((i) => `'${i}'`).join(', ')}}`;
-const luaIndex = (field: (typeof READ_FIELDS)[number]) => READ_FIELDS.indexOf(field) + 1;
 
 /**
  * KEYS meta, sections, exhibits, exhibit-order, logs; ARGV[1] the version the caller knows, [2] how many of the
- * newest logs, [3] the version of the parts the caller holds or -1, [4] how many log lines had been pushed
- * then (`logs_total`), [5] the workflow's `incarnation` then (a token each create sets). Returns false (no
- * such workflow), {meta} when the version is still ARGV[1], else one consistent snapshot: a poll's head read
- * and part read in one round trip. meta is the values of `READ_FIELDS`, in that order.
- *
- * Full: {meta, section JSONs, exhibits as a flat [id, JSON, ...], exhibit ids in order, log JSONs}. Delta,
- * when the caller holds the parts of an earlier version of this incarnation: {meta, the JSONs of the sections
- * stamped after ARGV[3] (`sv:<id>` in meta, set by every script that changes one), exhibits and order as in a
- * full read when `exhibits_version` is after ARGV[3] else empty, the log lines pushed since (the newest
- * ARGV[2] of them), 'delta' or 'delta+exhibits'}. Absent stamps and counts are 0: a part no write has stamped
- * is as created. `get` is this script with version -1.
+ * newest logs. Returns false (no such workflow), {meta} when the version is still ARGV[1], else one consistent
+ * snapshot {meta, section JSONs, exhibit JSONs in upload order, log JSONs oldest first}: a poll's head read
+ * and whole read in one round trip. meta is the values of `READ_FIELDS`, in that order.
  */
 export const read5 = script('dmRead5', 5, `
 local meta = redis.call('HMGET', KEYS[1], unpack(${luaList(READ_FIELDS)}))
 if not meta[1] then return false end
-local version = meta[${luaIndex('version')}]
-if version == ARGV[1] then return {meta} end
-local limit = tonumber(ARGV[2])
-local base = tonumber(ARGV[3])
-if base < 0 or meta[${luaIndex('incarnation')}] ~= ARGV[5] or tonumber(version) < base then
-  local logs = {}
-  if limit > 0 then logs = redis.call('LRANGE', KEYS[5], -limit, -1) end
-  return {meta, redis.call('HVALS', KEYS[2]), redis.call('HGETALL', KEYS[3]), redis.call('ZRANGE', KEYS[4], 0, -1), logs}
-end
-local ids = redis.call('HKEYS', KEYS[2])
-local stamps = {}
-for i, id in ipairs(ids) do stamps[i] = 'sv:' .. id end
-local changed = {}
-if #ids > 0 then
-  for i, stamp in ipairs(redis.call('HMGET', KEYS[1], unpack(stamps))) do
-    if stamp and tonumber(stamp) > base then changed[#changed + 1] = ids[i] end
-  end
-end
-local sections = {}
-if #changed > 0 then
-  for _, json in ipairs(redis.call('HMGET', KEYS[2], unpack(changed))) do
-    if json then sections[#sections + 1] = json end
-  end
-end
-local fresh = math.min(tonumber(meta[${luaIndex('logs_total')}] or '0') - tonumber(ARGV[4]), limit)
+if meta[${READ_FIELDS.indexOf('version') + 1}] == ARGV[1] then return {meta} end
+local order = redis.call('ZRANGE', KEYS[4], 0, -1)
+local exhibits = {}
+if #order > 0 then exhibits = redis.call('HMGET', KEYS[3], unpack(order)) end
 local logs = {}
-if fresh > 0 then logs = redis.call('LRANGE', KEYS[5], -fresh, -1) end
-if tonumber(redis.call('HGET', KEYS[1], 'exhibits_version') or '0') > base then
-  return {meta, sections, redis.call('HGETALL', KEYS[3]), redis.call('ZRANGE', KEYS[4], 0, -1), logs, 'delta+exhibits'}
-end
-return {meta, sections, {}, {}, logs, 'delta'}
+local limit = tonumber(ARGV[2])
+if limit > 0 then logs = redis.call('LRANGE', KEYS[5], -limit, -1) end
+return {meta, redis.call('HVALS', KEYS[2]), exhibits, logs}
 `);
 
 export const ALL_SCRIPTS: readonly ScriptDef[] = [

@@ -65,6 +65,8 @@ export function makeWorkflow(type: DocumentType = 'petition', facts: CaseFacts |
     completed_sections: 0,
     completed_ms: 0,
     total_tokens: 0,
+    prompt_tokens: 0,
+    completion_tokens: 0,
     active_ms: 0,
     generating_since: Date.now(),
     sections,
