@@ -39,15 +39,24 @@ export function exhibitRoutes({ service, exhibits, config }: AppDeps): Router {
     next();
   };
 
-  const parseUpload: RequestHandler = (req, res, next) => {
-    uploadParser(exhibits.folderOf(req.params.thread_id as string), config.maxUploadBytes)(req, res, (err?: unknown) =>
-      next(err === undefined ? undefined : asUploadError(err)),
-    );
-  };
+  /** The parsed form; rejects with what the parser or the file storage refused. */
+  const parseUpload = (req: Request, res: Response) =>
+    new Promise<void>((resolve, reject) => {
+      uploadParser(exhibits.folderOf(req.params.thread_id as string), config.maxUploadBytes)(req, res, (err?: unknown) =>
+        err === undefined ? resolve() : reject(asUploadError(err)),
+      );
+    });
 
-  router.post('/api/upload-exhibit/:thread_id', checkBeforeBody, parseUpload, async (req, res) => {
-    const exhibit = await exhibits.save(req.params.thread_id as string, { fields: req.body, file: req.file });
-    res.json({ success: true, exhibit_id: exhibit.exhibit_id, filename: exhibit.filename, file_path: exhibit.file_path });
+  router.post('/api/upload-exhibit/:thread_id', checkBeforeBody, async (req, res) => {
+    const threadId = req.params.thread_id as string;
+    try {
+      await parseUpload(req, res);
+      const exhibit = await exhibits.save(threadId, { fields: req.body, file: req.file });
+      res.json({ success: true, exhibit_id: exhibit.exhibit_id, filename: exhibit.filename, file_path: exhibit.file_path });
+    } catch (err) {
+      // A DELETE may have won the race: then the answer is 404 and the folder this upload used is removed.
+      throw await exhibits.failedUpload(threadId, err);
+    }
   });
 
   router.get('/api/exhibits/:thread_id/:stored_name', async (req: Request, res: Response, next: NextFunction) => {
