@@ -16,7 +16,9 @@ const exhibitNotFound = () => new AppError('Exhibit not found', { status: 404, c
  * Errors of the multipart parser that are neither ours nor multer's ("Unexpected end of form", "Malformed
  * part header", a missing boundary) describe a broken body: 400, not 500. Disk errors keep their 500.
  */
-function asUploadError(err: unknown): unknown {
+function asUploadError(err: unknown, maxBytes: number): unknown {
+  // multer's own size error does not say the limit: the 413 always names it.
+  if (err instanceof multer.MulterError && err.code === 'LIMIT_FILE_SIZE') return fileTooLarge(maxBytes);
   if (err instanceof AppError || err instanceof multer.MulterError) return err;
   if (typeof err === 'object' && err !== null && 'syscall' in err) return err;
   return new AppError('Malformed multipart/form-data body', { status: 400, code: 'VALIDATION_ERROR', cause: err });
@@ -43,7 +45,7 @@ export function exhibitRoutes({ service, exhibits, config }: AppDeps): Router {
   const parseUpload = (req: Request, res: Response) =>
     new Promise<void>((resolve, reject) => {
       uploadParser(exhibits.folderOf(req.params.thread_id as string), config.maxUploadBytes)(req, res, (err?: unknown) =>
-        err === undefined ? resolve() : reject(asUploadError(err)),
+        err === undefined ? resolve() : reject(asUploadError(err, config.maxUploadBytes)),
       );
     });
 
