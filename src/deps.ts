@@ -73,12 +73,14 @@ export function startBackgroundWork(deps: AppDeps): void {
   deps.runner.startRecovery();
   deps.pdf.warmUp();
   deps.janitor.start();
+  deps.metrics.workflowCounts.start();
 }
 
 /** Stops background work and closes the store; each step runs even when an earlier one fails. */
 export async function closeDeps(deps: AppDeps): Promise<void> {
   for (const step of [
     () => deps.janitor.close(),
+    () => deps.metrics.workflowCounts.stop(),
     () => deps.events.close(),
     () => deps.runner.close(),
     () => deps.store.close(),

@@ -4,7 +4,8 @@ import type { AppDeps } from '../../app-deps.js';
 import { AppError } from '../../errors.js';
 import { isInlineType, TEXT_PLAIN } from '../../exhibits/content-detection.js';
 import { fileTooLarge } from '../../exhibits/receive-file.js';
-import { uploadParser } from '../../exhibits/upload-storage.js';
+import { parseUpload } from '../../exhibits/upload-storage.js';
+import { drainBytesFor, drainRefusedBody } from '../drain-body.js';
 import { isThreadId } from '../../workflow/service.js';
 
 // Room for the multipart boundaries, part headers and the exhibit_id field around the file itself.
@@ -27,6 +28,9 @@ function asUploadError(err: unknown, maxBytes: number): unknown {
 export function exhibitRoutes({ service, exhibits, config }: AppDeps): Router {
   const router = Router();
 
+  const drainLimit = { maxBytes: drainBytesFor(config.maxUploadBytes) };
+  const idleMs = config.server.uploadIdleTimeoutMs;
+
   /** Everything that can be decided from the URL and headers, before a byte of the body is read. */
   const checkBeforeBody: RequestHandler = async (req, _res, next) => {
     await service.require(req.params.thread_id as string);
@@ -35,24 +39,43 @@ export function exhibitRoutes({ service, exhibits, config }: AppDeps): Router {
     }
     const declared = Number(req.get('content-length'));
     if (declared > config.maxUploadBytes + MULTIPART_OVERHEAD_BYTES) {
-      // Closing the connection spares reading a body that is refused anyway.
-      throw fileTooLarge(config.maxUploadBytes, { Connection: 'close' });
+      // Refused without storing a byte; the body is still read (and discarded) up to a bound, so clients
+      // that send it all before reading the answer see the 413 rather than a reset connection.
+      drainRefusedBody(req, drainLimit);
+      throw fileTooLarge(config.maxUploadBytes);
     }
     next();
   };
 
   /** The parsed form; rejects with what the parser or the file storage refused. */
-  const parseUpload = (req: Request, res: Response) =>
-    new Promise<void>((resolve, reject) => {
-      uploadParser(exhibits.folderOf(req.params.thread_id as string), config.maxUploadBytes)(req, res, (err?: unknown) =>
-        err === undefined ? resolve() : reject(asUploadError(err, config.maxUploadBytes)),
-      );
-    });
+  const receiveForm = async (req: Request, res: Response) => {
+    const upload = parseUpload(req, res, exhibits.folderOf(req.params.thread_id as string), config.maxUploadBytes);
+    // A client that stops sending: no byte for UPLOAD_IDLE_TIMEOUT_MS ends the upload (temp file removed).
+    req.setTimeout(idleMs, () =>
+      upload.abort(
+        new AppError(`No data received for ${idleMs} ms; upload abandoned`, {
+          status: 408,
+          code: 'REQUEST_TIMEOUT',
+          headers: { Connection: 'close' },
+        }),
+      ),
+    );
+    try {
+      await upload.done;
+    } catch (err) {
+      const refused = asUploadError(err, config.maxUploadBytes);
+      // Over the limit: answered now, while the rest of the body is read and discarded up to a bound.
+      if (refused instanceof AppError && refused.status === 413) drainRefusedBody(req, drainLimit);
+      throw refused;
+    } finally {
+      req.setTimeout(0);
+    }
+  };
 
   router.post('/api/upload-exhibit/:thread_id', checkBeforeBody, async (req, res) => {
     const threadId = req.params.thread_id as string;
     try {
-      await parseUpload(req, res);
+      await receiveForm(req, res);
       const exhibit = await exhibits.save(threadId, { fields: req.body, file: req.file });
       res.json({ success: true, exhibit_id: exhibit.exhibit_id, filename: exhibit.filename, file_path: exhibit.file_path });
     } catch (err) {
