@@ -44,6 +44,7 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     metrics.pdfRenderSeconds.observe(event.ms / 1000);
   });
   const guards = new Guards(config, logger);
+  await guards.ready(Math.max(1000, config.redisCommandTimeoutMs));
   const idempotency = new Idempotency(guards.keys, { ttlSeconds: config.idempotencyTtlSeconds, prefix: guards.redisKey('idem') });
   const janitor = new Janitor({
     config,
