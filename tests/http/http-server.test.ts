@@ -100,6 +100,22 @@ describe('connection limits of createHttpServer', () => {
     expect(bodyOf(c.received())).toEqual({ detail: expect.any(String), code: 'REQUEST_TIMEOUT' });
   });
 
+  it('a body still arriving after REQUEST_TIMEOUT_MS: 408 JSON and the socket is closed', async () => {
+    await start({ HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '1500' });
+    const c = connect(port);
+    await c.open;
+    c.socket.write('POST /api/generate-petition HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+    // A byte now and then: never idle, never done.
+    const trickle = setInterval(() => c.socket.write(' '), 100);
+    try {
+      await c.closed;
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(c.received()).toMatch(/^HTTP\/1\.1 408 /);
+    expect(bodyOf(c.received())).toEqual({ detail: expect.any(String), code: 'REQUEST_TIMEOUT' });
+  });
+
   it('headers over the size limit: 431 with a JSON body', async () => {
     await start({});
     const c = connect(port);
