@@ -13,8 +13,9 @@ afterEach(async () => {
   await t?.close();
 });
 
+/** Sections slow enough that no workflow completes (which ends its streams) during a test. */
 async function setup(env: Record<string, string>) {
-  t = await makeTestApp({ env });
+  t = await makeTestApp({ env: { SECTION_DELAY_MIN_MS: '60000', SECTION_DELAY_MAX_MS: '60000', ...env } });
   srv = await listen(t.app);
 }
 
@@ -66,8 +67,7 @@ describe('open event streams per client', () => {
 
 describe('a stream opened with a token', () => {
   it('ends with an `expired` event when the token expires; one with a later expiry stays open', async () => {
-    // Sections slow enough that the stream would stay open for the whole test.
-    await setup({ AUTH_JWT_SECRET: SECRET, AUTH_CLOCK_SKEW_SECONDS: '0', SECTION_DELAY_MIN_MS: '60000', SECTION_DELAY_MAX_MS: '60000' });
+    await setup({ AUTH_JWT_SECRET: SECRET, AUTH_CLOCK_SKEW_SECONDS: '0' });
     const user = uniqueUser();
     const id = await start(bearer(await token(user)), user);
     const short = await open(id, bearer(await token(user, { expiresIn: 2 })));
