@@ -87,8 +87,9 @@ export class Janitor {
     const cutoff = now - this.deps.config.janitor.graceMs;
     const report: JanitorReport = { uploads: await this.sweepUploads(cutoff), pdfs: await this.sweepPdfs(cutoff) };
     if (report.uploads.length || report.pdfs.length) {
+      // The names, up to a hundred of each: enough to trace what went, bounded however much went.
       this.deps.logger.info(
-        { uploads: report.uploads, pdfs: report.pdfs },
+        { uploads: report.uploads.slice(0, 100), pdfs: report.pdfs.slice(0, 100) },
         `janitor: removed ${report.uploads.length} upload entries and ${report.pdfs.length} PDF files of workflows that no longer exist or files no exhibit records`,
       );
     }
