@@ -28,8 +28,8 @@ const isMissing = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code 
 
 /**
  * A folder being removed is first renamed to `UPLOAD_DIR/.deleted-{thread_id}-{random}`: nobody knows that
- * path, so no upload can add a file to it while it is removed (removing the folder in place failed with
- * `ENOTEMPTY` whenever an upload created a file meanwhile). Leftovers of a crash are the janitor's.
+ * path, so no upload can add a file to it while it is removed (removing the folder in place fails with
+ * `ENOTEMPTY` whenever an upload creates a file meanwhile). Leftovers of a crash are the janitor's.
  */
 export const TOMBSTONE_PREFIX = '.deleted-';
 

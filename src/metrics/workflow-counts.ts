@@ -12,7 +12,7 @@ const BATCH = 100;
  * Workflows by status for the `dm_workflows` gauge, recomputed from the store in the background at most
  * every {@link WORKFLOW_COUNTS_REFRESH_MS} (with Redis, the total over every process). A scrape reads what the
  * last pass found and costs no store call, however many workflows there are: reading them all per scrape
- * let a few scrapers take the service down.
+ * would let a few scrapers take the service down.
  */
 export class WorkflowCounts {
   private counts: ReadonlyMap<string, number> | null = null;

@@ -100,8 +100,8 @@ export class RedisKeyValueStore implements KeyValueStore {
 
 /**
  * The guards' own Redis connection (the workflow store keeps its own), failing as fast as the store's:
- * with Redis away a command fails at once instead of waiting in a queue for a reconnection (which held
- * every mutating request for up to seconds before its rate-limit check failed open), and a command sent
+ * with Redis away a command fails at once instead of waiting in a queue for a reconnection (which would
+ * hold every mutating request for seconds before its rate-limit check failed open), and a command sent
  * fails after `commandTimeoutMs`. So a Redis outage answers 503 (idempotency) or lets requests through
  * (rate limits fail open) without delay.
  */
