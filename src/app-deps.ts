@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { EventHub } from './events/event-hub.js';
 import type { ExhibitService } from './exhibits/exhibit-service.js';
+import type { Janitor } from './exhibits/janitor.js';
 import type { Guards } from './http/guards/guards.js';
 import type { Idempotency } from './http/middleware/idempotency.js';
 import type { Metrics } from './metrics/metrics.js';
@@ -29,4 +30,6 @@ export interface AppDeps {
   /** State of the request guards (rate-limit counters, idempotency keys): memory or Redis. */
   guards: Guards;
   idempotency: Idempotency;
+  /** Removes files of workflows that no longer exist; started with the background work. */
+  janitor: Janitor;
 }

@@ -3,6 +3,7 @@ import type { AppDeps } from './app-deps.js';
 import type { Config } from './config.js';
 import { EventHub } from './events/event-hub.js';
 import { ExhibitService } from './exhibits/exhibit-service.js';
+import { Janitor } from './exhibits/janitor.js';
 import { Guards } from './http/guards/guards.js';
 import { Idempotency } from './http/middleware/idempotency.js';
 import { instrumentStore } from './metrics/instrument-store.js';
@@ -43,11 +44,19 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
     metrics.pdfRenderSeconds.observe(event.ms / 1000);
   });
   const guards = new Guards(config, logger);
+  await guards.ready(Math.max(1000, config.redisCommandTimeoutMs));
   const idempotency = new Idempotency(guards.keys, { ttlSeconds: config.idempotencyTtlSeconds, prefix: guards.redisKey('idem') });
+  const janitor = new Janitor({
+    config,
+    store,
+    exhibits,
+    logger,
+    claim: (ttlMs) => guards.keys.setIfAbsent(guards.redisKey('janitor'), String(process.pid), ttlMs),
+  });
   service.onDelete(async (threadId) => preview.forget(threadId));
   service.onDelete((threadId) => exhibits.removeAll(threadId));
   service.onDelete((threadId) => pdf.remove(threadId));
-  return { config, logger, store, runner, service, preview, exhibits, pdf, events, metrics, guards, idempotency };
+  return { config, logger, store, runner, service, preview, exhibits, pdf, events, metrics, guards, idempotency, janitor };
 }
 
 /** Who writes the sections (`WRITER`): the local template writer, or a model behind an OpenAI-compatible API. */
@@ -58,16 +67,21 @@ function sectionWriter(config: Config, logger: Logger): SectionWriter {
 
 /**
  * Starts what a listening server runs in the background: the recovery sweep (takes over workflows whose
- * process died) and the PDF renderer's warm-up. Tests that build an app do not call it.
+ * process died), the PDF renderer's warm-up and the janitor (files of workflows that no longer exist).
+ * Tests that build an app do not call it.
  */
 export function startBackgroundWork(deps: AppDeps): void {
   deps.runner.startRecovery();
   deps.pdf.warmUp();
+  deps.janitor.start();
+  deps.metrics.workflowCounts.start();
 }
 
 /** Stops background work and closes the store; each step runs even when an earlier one fails. */
 export async function closeDeps(deps: AppDeps): Promise<void> {
   for (const step of [
+    () => deps.janitor.close(),
+    () => deps.metrics.workflowCounts.stop(),
     () => deps.events.close(),
     () => deps.runner.close(),
     () => deps.store.close(),

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { createHttpServer } from './http/http-server.js';
+import { createMetricsServer } from './http/metrics-server.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { closeDeps, createDeps, startBackgroundWork } from './deps.js';
 import { logAuthMode } from './http/middleware/auth.js';
@@ -28,11 +29,15 @@ async function main(): Promise<void> {
   const deps = await createDeps(config, logger);
   const app = createApp(deps);
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = createHttpServer(app);
-    s.once('error', reject);
-    s.listen(config.port, config.host, () => resolve(s));
-  });
+  const listen = (s: Server, port: number): Promise<Server> =>
+    new Promise((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, config.host, () => resolve(s));
+    });
+  const server = await listen(createHttpServer(app, config), config.port);
+  // METRICS_PORT: /metrics on a listener of its own (and not on the API's port).
+  const metricsServer = config.metrics.port === undefined ? null : await listen(createMetricsServer(deps), config.metrics.port);
+  if (metricsServer) logger.info({ port: (metricsServer.address() as { port: number }).port }, 'metrics listening');
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info(
@@ -53,6 +58,8 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     forced.unref();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     server.closeIdleConnections();
     // Open event streams would hold server.close() until the forced timeout; clients reconnect elsewhere.
     deps.events.close();

@@ -20,7 +20,7 @@ const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' });
 const logger = config.logLevel === 'silent' ? pino({ level: 'silent' }) : createLogger(config);
 const deps = await createDeps(config, logger);
 const app = createApp(deps);
-const server = createHttpServer(app).listen(0, '127.0.0.1');
+const server = createHttpServer(app, config).listen(0, '127.0.0.1');
 await new Promise<void>((resolve, reject) => {
   server.once('listening', resolve);
   server.once('error', reject);

@@ -1,9 +1,9 @@
-import { link, rename, rm, rmdir } from 'node:fs/promises';
+import { link, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { v4 as uuidv4 } from 'uuid';
 import type { Config } from '../config.js';
-import { threadNotFound, validationError } from '../errors.js';
+import { AppError, StoreUnavailableError, threadNotFound, validationError } from '../errors.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
 import { logEntry } from '../domain/logs.js';
 import type { Exhibit } from '../domain/types.js';
@@ -27,12 +27,33 @@ export interface ExhibitFile {
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 
 /**
+ * A folder being removed is first renamed to `UPLOAD_DIR/.deleted-{thread_id}-{random}`: nobody knows that
+ * path, so no upload can add a file to it while it is removed (removing the folder in place fails with
+ * `ENOTEMPTY` whenever an upload creates a file meanwhile). Leftovers of a crash are the janitor's.
+ */
+export const TOMBSTONE_PREFIX = '.deleted-';
+
+/** A store call that timed out: it was sent, and the store may carry it out after the caller gave up. */
+const mayHaveApplied = (err: unknown) =>
+  err instanceof StoreUnavailableError && err.cause instanceof Error && /timed out/i.test(err.cause.message);
+
+/** The client sent the field more than once: multer hands over an array. */
+function checkSingleFields(fields: unknown): void {
+  if (typeof fields !== 'object' || fields === null) return;
+  for (const [name, value] of Object.entries(fields)) {
+    if (Array.isArray(value)) throw validationError(`${name}: is repeated; send it once`);
+  }
+}
+
+/**
  * Exhibit files on disk, kept in step with the exhibits recorded in the store. Every file of a workflow
  * lives in `UPLOAD_DIR/{thread_id}/`; state is only on disk and in the store, so several processes can
  * share one upload volume.
  */
 export class ExhibitService {
   private readonly root: string;
+  /** Per workflow, the exhibit commit in progress in this process: see `commitInOrder`. */
+  private readonly commits = new Map<string, Promise<unknown>>();
 
   constructor(readonly deps: { config: Config; store: WorkflowStore; logger: Logger }) {
     this.root = path.resolve(deps.config.uploadDir);
@@ -52,6 +73,7 @@ export class ExhibitService {
   async save(threadId: string, form: UploadForm): Promise<Exhibit> {
     const tmpPath = isUploadedFile(form.file) ? form.file.path : null;
     try {
+      checkSingleFields(form.fields);
       const { exhibit_id } = UploadFieldsSchema.parse(form.fields ?? {});
       if (!isUploadedFile(form.file) || form.file.fieldname !== 'file') {
         throw validationError('file: exactly one file must be sent in field "file"');
@@ -65,7 +87,8 @@ export class ExhibitService {
         file_path: `/api/exhibits/${threadId}/${encodeURIComponent(stored_name)}`,
         file_size: file.size,
         mime_type: file.detectedType,
-        uploaded_at: new Date(Date.now()).toISOString(),
+        // Set again at commit (see install): the time the exhibit joins the list.
+        uploaded_at: '',
       };
       // One upload of an id at a time (across processes): the rename, the store write and the removal of
       // the replaced file must not interleave with another upload of the same id, or a file could be
@@ -78,10 +101,27 @@ export class ExhibitService {
       return exhibit;
     } catch (err) {
       if (tmpPath) await rm(tmpPath, { force: true });
-      // The workflow was deleted during the upload: leave no folder behind for it (fails if not empty).
-      if ((err as { code?: string }).code === 'THREAD_NOT_FOUND') await rmdir(this.folderOf(threadId)).catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * What to answer for an upload that failed (in parsing or in `save`), after its own temporary file is
+   * gone. When the workflow no longer exists — a DELETE won the race, and may have run before this upload
+   * created the folder again — the folder is removed and the answer is 404. Every upload that may have
+   * created the folder comes through here or committed its exhibit before the workflow was deleted (then
+   * the DELETE removes the file), so the last one to finish leaves nothing behind.
+   */
+  async failedUpload(threadId: string, err: unknown): Promise<unknown> {
+    let exists: boolean;
+    try {
+      exists = (await this.deps.store.getHead(threadId)) !== null;
+    } catch {
+      return err; // The store cannot say: answer the original failure.
+    }
+    if (exists) return err;
+    await this.removeAll(threadId);
+    return err instanceof AppError && err.code === 'THREAD_NOT_FOUND' ? err : threadNotFound(threadId);
   }
 
   private async install(threadId: string, tmpPath: string, exhibit: Exhibit): Promise<void> {
@@ -99,11 +139,14 @@ export class ExhibitService {
     );
     try {
       await rename(tmpPath, target);
-      const result = await this.deps.store.putExhibit(
-        threadId,
-        exhibit,
-        logEntry('success', `Exhibit uploaded: ${exhibit.exhibit_id} (${exhibit.filename})`),
-      );
+      const result = await this.commitInOrder(threadId, () => {
+        exhibit.uploaded_at = new Date(Date.now()).toISOString();
+        return this.deps.store.putExhibit(
+          threadId,
+          exhibit,
+          logEntry('success', `Exhibit uploaded: ${exhibit.exhibit_id} (${exhibit.filename})`),
+        );
+      });
       if (!result) throw threadNotFound(threadId);
       const replaced = result.replaced;
       if (replaced) {
@@ -114,11 +157,33 @@ export class ExhibitService {
         );
       }
     } catch (err) {
-      await this.undo(target, hasBackup ? backup : null);
+      // A write that timed out may still be applied (a hung Redis runs it when it wakes): the new file stays,
+      // so a recorded exhibit never points at nothing. If the write is lost instead, the janitor removes the
+      // file nobody lists. Any other failure means nothing was recorded: the previous state comes back.
+      if (!mayHaveApplied(err)) await this.undo(target, hasBackup ? backup : null);
       throw err;
     } finally {
       if (hasBackup) await rm(backup, { force: true });
     }
+  }
+
+  /**
+   * Runs one exhibit commit of the workflow at a time in this process, so `uploaded_at` (taken inside) grows
+   * in the order the store lists the exhibits: taken before waiting, a later commit could carry an earlier
+   * time. Commits of different workflows do not wait for each other.
+   */
+  private commitInOrder<T>(threadId: string, commit: () => Promise<T>): Promise<T> {
+    const previous = this.commits.get(threadId) ?? Promise.resolve();
+    const mine = previous.then(commit, commit);
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.commits.set(threadId, settled);
+    void settled.then(() => {
+      if (this.commits.get(threadId) === settled) this.commits.delete(threadId);
+    });
+    return mine;
   }
 
   /** Puts the file that was at `target` back (or removes the new one when there was none). */
@@ -134,8 +199,19 @@ export class ExhibitService {
     return exhibit ? { exhibit, folder: this.folderOf(threadId) } : null;
   }
 
-  /** Removes every file of the workflow (called after it is deleted). */
+  /**
+   * Removes every file of the workflow (after it is deleted). The folder is renamed away first (see
+   * {@link TOMBSTONE_PREFIX}), so uploads still in flight cannot make the removal fail; any folder they
+   * create afterwards is theirs to remove (`failedUpload`).
+   */
   async removeAll(threadId: string): Promise<void> {
-    await rm(this.folderOf(threadId), { recursive: true, force: true });
+    const tombstone = path.join(this.root, `${TOMBSTONE_PREFIX}${threadId}-${uuidv4()}`);
+    try {
+      await rename(this.folderOf(threadId), tombstone);
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    await rm(tombstone, { recursive: true, force: true, maxRetries: 3 });
   }
 }

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { WorkflowStore } from '../store/workflow-store.js';
-import { WORKFLOW_STATUSES } from '../domain/types.js';
+import { WorkflowCounts } from './workflow-counts.js';
 
 /** Process-wide metrics (event-loop delay, memory, CPU, GC): one collector per process, however many apps. */
 let processRegistry: Registry | null = null;
@@ -14,10 +14,13 @@ function processMetrics(): Registry {
 
 /**
  * The service's Prometheus metrics. Counters and histograms count what happens in this process; the
- * `dm_workflows` gauge is read from the store at scrape time, so with Redis it is the shared total.
+ * `dm_workflows` gauge comes from {@link WorkflowCounts}, recomputed from the store in the background (with
+ * Redis, the shared total). A scrape costs no store call.
  */
 export class Metrics {
   readonly registry = new Registry();
+  /** Started with the server's background work; until its first pass the gauge reports nothing. */
+  readonly workflowCounts: WorkflowCounts;
 
   readonly httpDuration = new Histogram({
     name: 'dm_http_request_duration_seconds',
@@ -96,26 +99,16 @@ export class Metrics {
   });
 
   constructor(store: WorkflowStore) {
+    const counts = (this.workflowCounts = new WorkflowCounts(store));
     new Gauge({
       name: 'dm_workflows',
-      help: 'Workflows that have not expired, by status (read from the store at scrape time)',
+      help: 'Workflows that have not expired, by status (recounted from the store in the background)',
       labelNames: ['status'] as const,
       registers: [this.registry],
-      async collect() {
-        const counts = new Map<string, number>(WORKFLOW_STATUSES.map((s) => [s, 0]));
-        try {
-          const ids = await store.listActive();
-          // Batches keep a scrape from opening thousands of store calls at once.
-          for (let i = 0; i < ids.length; i += 100) {
-            const heads = await Promise.all(ids.slice(i, i + 100).map((id) => store.getHead(id)));
-            for (const head of heads) if (head) counts.set(head.status, (counts.get(head.status) ?? 0) + 1);
-          }
-        } catch {
-          // Store down: the failure is counted in dm_store_errors_total; report nothing rather than zeros.
-          this.reset();
-          return;
-        }
-        for (const [status, n] of counts) this.set({ status }, n);
+      collect() {
+        const current = counts.current();
+        if (!current) return this.reset();
+        for (const [status, n] of current) this.set({ status }, n);
       },
     });
   }

@@ -145,6 +145,19 @@ describe('concurrent uploads', () => {
     expect(logs.filter((l) => l.message.startsWith('Exhibit race replaced'))).toHaveLength(11);
   });
 
+  it('fifty simultaneous uploads are listed in the order of their uploaded_at, even when commits overtake each other', async () => {
+    t = await makeTestApp({ overrides: { store: new SlowExhibitStore({ ttlSeconds: 3600 }) } });
+    const id = await startWorkflow(t);
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => upload(t, id, `order-${i}`, f.text(`Exhibit ${i}\n`), `e${i}.txt`)),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200));
+
+    const times = (await preview(t, id)).exhibits.map((e) => Date.parse(e.uploaded_at as string));
+    expect(times).toHaveLength(50);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
+
   it('racing re-uploads under the current and a new name never remove the file the store points at', async () => {
     t = await makeTestApp({ overrides: { store: new SlowExhibitStore({ ttlSeconds: 3600 }) } });
     const id = await startWorkflow(t);

@@ -13,10 +13,20 @@ afterEach(async () => t?.close());
 
 /** A memory store whose exhibit writes can be made to fail, or to find the workflow gone. */
 class FlakyStore extends MemoryWorkflowStore {
-  mode: 'ok' | 'unavailable' | 'gone' = 'ok';
+  mode: 'ok' | 'unavailable' | 'timeout' | 'gone' = 'ok';
   override async putExhibit(...args: Parameters<MemoryWorkflowStore['putExhibit']>): Promise<PutExhibitResult | null> {
-    if (this.mode === 'unavailable') throw new StoreUnavailableError();
-    if (this.mode === 'gone') return null;
+    if (this.mode === 'unavailable') throw new StoreUnavailableError(new Error('Stream isn\'t writeable'));
+    if (this.mode === 'timeout') {
+      // A hung Redis: the caller gives up, the server carries the write out later.
+      const late = super.putExhibit(...args);
+      await late;
+      throw new StoreUnavailableError(new Error('Command timed out'));
+    }
+    if (this.mode === 'gone') {
+      // Deleted meanwhile, as a DELETE racing the upload would.
+      await super.delete(args[0]);
+      return null;
+    }
     return super.putExhibit(...args);
   }
 }
@@ -48,6 +58,21 @@ describe('when the store cannot record the upload', () => {
     store.mode = 'unavailable';
     expect((await upload(t, id, 'new', f.png(), 'n.png')).status).toBe(503);
     expect(filesOf(t, id)).toEqual([]);
+  });
+
+  it('a write that timed out and was applied later: 503, and the exhibit it recorded has its file', async () => {
+    const { store, id } = await setUp();
+    expect((await upload(t, id, 'keep', f.pdf(1500), 'a.pdf')).status).toBe(200);
+    store.mode = 'timeout';
+
+    const res = await upload(t, id, 'keep', f.pdf(3000), 'b.pdf');
+
+    expect(res.status).toBe(503);
+    store.mode = 'ok';
+    const [exhibit] = (await preview(t, id)).exhibits as Array<{ file_path: string; file_size: number }>;
+    expect(exhibit?.file_size).toBe(3000);
+    expect(filesOf(t, id)).toContain('keep_b.pdf');
+    expect(readFileSync(path.join(folderOf(t, id), 'keep_b.pdf'))).toEqual(f.pdf(3000));
   });
 
   it('a workflow deleted while its upload was in flight: 404 and its folder removed', async () => {

@@ -134,6 +134,16 @@ describe('exhibit_id and the form', () => {
     await expectRefused(id, res, 400, 'VALIDATION_ERROR', 'exhibit_id');
   });
 
+  it('exhibit_id sent twice: 400 saying it is repeated, nothing stored', async () => {
+    const id = await startWorkflow(t);
+    const res = await postParts(t, id, [
+      { name: 'exhibit_id', value: 'x1' },
+      { name: 'exhibit_id', value: 'x1' },
+      { name: 'file', filename: 'a.pdf', content: f.pdf() },
+    ]);
+    await expectRefused(id, res, 400, 'VALIDATION_ERROR', 'exhibit_id: is repeated');
+  });
+
   it('an exhibit_id of 64 characters is accepted', async () => {
     const id = await startWorkflow(t);
     const res = await upload(t, id, `2.${'a'.repeat(62)}`, f.pdf(), 'a.pdf');
@@ -273,7 +283,7 @@ describe('size limit', () => {
     const id = await startWorkflow(small);
     const res = await upload(small, id, 'big', f.pdf(2001), 'big.pdf');
     expect(res.status).toBe(413);
-    expect(res.body.code).toBe('FILE_TOO_LARGE');
+    expect(res.body).toEqual({ code: 'FILE_TOO_LARGE', detail: 'File is larger than the upload limit of 2000 bytes' });
     expect(filesOf(small, id)).toEqual([]);
     expect((await preview(small, id)).exhibits).toEqual([]);
   });

@@ -72,12 +72,26 @@ describe('POST /api/generate-petition refuses bad bodies and creates nothing', (
     await expectRejected(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
-  it('a body in an unsupported charset: 415', async () => {
+  it.each([
+    ['koi8-r', Buffer.from(JSON.stringify(valid))],
+    ['utf-16le', Buffer.from(JSON.stringify(valid), 'utf16le')],
+    ['UTF-16', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify(valid), 'utf16le')])],
+    ['latin1', Buffer.from(JSON.stringify(valid), 'latin1')],
+  ])('a body in charset %s: 415 naming UTF-8', async (charset, body) => {
     const res = await request(t.app)
       .post('/api/generate-petition')
-      .set('Content-Type', 'application/json; charset=koi8-r')
+      .set('Content-Type', `application/json; charset=${charset}`)
+      .send(body);
+    await expectRejected(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'UTF-8');
+  });
+
+  it.each(['utf-8', 'UTF-8', '"utf-8"'])('charset=%s is accepted', async (charset) => {
+    const res = await request(t.app)
+      .post('/api/generate-petition')
+      .set('Content-Type', `application/json; charset=${charset}`)
       .send(JSON.stringify(valid));
-    await expectRejected(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expect(res.status).toBe(200);
+    await t.deps.service.delete(res.body.thread_id);
   });
 
   it('accepts the full valid body with every optional field', async () => {

@@ -1,5 +1,10 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetricsServer } from '../../src/http/metrics-server.js';
+import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
+import type { WorkflowStore } from '../../src/store/workflow-store.js';
 import type { SectionWriter } from '../../src/workflow/section-writer.js';
 import { pdf as pdfFile, png } from '../exhibits/fixtures.js';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
@@ -46,7 +51,8 @@ describe('GET /metrics', () => {
     expect(sample(text, 'dm_document_generation_seconds_count', { document_type: 'petition' })).toBe(1);
   });
 
-  it('reports workflows by status from the store', async () => {
+  it('reports workflows by status from the store, as of its last background count', async () => {
+    await t.deps.metrics.workflowCounts.refresh();
     const text = await scrape(t);
     expect(sample(text, 'dm_workflows', { status: 'completed' })).toBe(1);
     expect(sample(text, 'dm_workflows', { status: 'generating' })).toBe(0);
@@ -125,6 +131,7 @@ describe('metrics of failures', () => {
       const id = (await request(t.app).post('/api/generate-petition').set('Idempotency-Key', 'm3').send(body)).body.thread_id;
       await request(t.app).post('/api/generate-petition').set('Idempotency-Key', 'm3').send(body);
       await waitFor(async () => (await t.deps.store.getHead(id))?.status === 'error');
+      await t.deps.metrics.workflowCounts.refresh();
       for (let i = 0; i < 3; i++) await request(t.app).get(`/api/document/preview/${id}`);
       const text = await scrape(t);
       expect(sample(text, 'dm_sections_written_total', { status: 'error' })).toBe(1);
@@ -132,6 +139,93 @@ describe('metrics of failures', () => {
       expect(sample(text, 'dm_idempotent_replays_total')).toBe(1);
       expect(sample(text, 'dm_workflows', { status: 'error' })).toBe(1);
     } finally {
+      await t.close();
+    }
+  });
+});
+
+/** A memory store that counts every call made to it. */
+function countingStore(): { store: WorkflowStore; calls: () => number } {
+  const real = new MemoryWorkflowStore({ ttlSeconds: 3600 });
+  let calls = 0;
+  const store = new Proxy(real, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls += 1;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store, calls: () => calls };
+}
+
+describe('a scrape', () => {
+  it('costs no store call, however many workflows there are', async () => {
+    const counting = countingStore();
+    const t = await makeTestApp({ overrides: { store: counting.store } });
+    try {
+      const user = uniqueUser();
+      for (let i = 0; i < 300; i++) {
+        await request(t.app).post('/api/generate-petition').send({ case_id: `load-${i}`, user_id: user }).expect(200);
+      }
+      await waitFor(async () => {
+        await t.deps.metrics.workflowCounts.refresh();
+        return sample(await scrape(t), 'dm_workflows', { status: 'completed' }) === 300;
+      });
+
+      const before = counting.calls();
+      for (let i = 0; i < 20; i++) await scrape(t);
+      expect(counting.calls() - before).toBe(0);
+    } finally {
+      await t.close();
+    }
+  }, 30_000);
+});
+
+describe('protecting /metrics', () => {
+  const TOKEN = 'metrics-token-of-at-least-16';
+
+  it('with METRICS_TOKEN: 401 without the token or with a wrong one, 200 with it', async () => {
+    const t = await makeTestApp({ env: { METRICS_TOKEN: TOKEN } });
+    try {
+      for (const auth of [undefined, 'Bearer wrong-token-wrong-token', `Basic ${TOKEN}`, `Bearer ${TOKEN}x`]) {
+        const req = request(t.app).get('/metrics');
+        const res = await (auth ? req.set('Authorization', auth) : req);
+        expect(res.status).toBe(401);
+        expect(res.body).toEqual({ detail: expect.any(String), code: 'UNAUTHORIZED' });
+        expect(res.text).not.toContain(TOKEN);
+      }
+      const ok = await request(t.app).get('/metrics').set('Authorization', `Bearer ${TOKEN}`);
+      expect(ok.status).toBe(200);
+      expect(ok.text).toContain('dm_http_request_duration_seconds');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('with METRICS_PORT: served on its own listener only, and 404 on the API port', async () => {
+    const t = await makeTestApp({ env: { METRICS_PORT: '0', METRICS_TOKEN: TOKEN } });
+    const server: http.Server = createMetricsServer(t.deps);
+    try {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+      const onApi = await request(t.app).get('/metrics').set('Authorization', `Bearer ${TOKEN}`);
+      expect(onApi.status).toBe(404);
+      expect(onApi.body.code).toBe('ROUTE_NOT_FOUND');
+
+      expect((await request(base).get('/metrics')).status).toBe(401);
+      const ok = await request(base).get('/metrics').set('Authorization', `Bearer ${TOKEN}`);
+      expect(ok.status).toBe(200);
+      expect(ok.text).toContain('process_resident_memory_bytes');
+      // Nothing of the API is reachable through the metrics port.
+      const api = await request(base).post('/api/generate-petition').send({ case_id: 'x', user_id: 'y' });
+      expect(api.status).toBe(404);
+      expect(api.body).toEqual({ detail: expect.any(String), code: 'ROUTE_NOT_FOUND' });
+    } finally {
+      server.close();
       await t.close();
     }
   });

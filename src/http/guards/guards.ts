@@ -45,6 +45,25 @@ export class Guards {
     this.keys = this.redis ? new RedisKeyValueStore(this.redis) : new MemoryKeyValueStore();
   }
 
+  /**
+   * Resolves once the guards' Redis connection is up, or after `timeoutMs`: its commands fail at once
+   * while it is not (no offline queue), so the first requests would otherwise find it still connecting.
+   */
+  async ready(timeoutMs: number): Promise<void> {
+    const redis = this.redis;
+    if (!redis || redis.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        redis.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      redis.once('ready', done);
+    });
+  }
+
   /** Key prefix of guard state in Redis, beside the workflow keys. */
   redisKey(kind: string): string {
     return `${this.config.redisKeyPrefix}${kind}:`;

@@ -99,13 +99,17 @@ export class RedisKeyValueStore implements KeyValueStore {
 }
 
 /**
- * The guards' own Redis connection (the workflow store keeps its own). Commands wait for a connection only
- * up to `commandTimeoutMs`, so a Redis outage answers 503 (idempotency) or lets requests through (rate
- * limits fail open) instead of hanging them.
+ * The guards' own Redis connection (the workflow store keeps its own), failing as fast as the store's:
+ * with Redis away a command fails at once instead of waiting in a queue for a reconnection (which would
+ * hold every mutating request for seconds before its rate-limit check failed open), and a command sent
+ * fails after `commandTimeoutMs`. So a Redis outage answers 503 (idempotency) or lets requests through
+ * (rate limits fail open) without delay.
  */
 export function connectGuardsRedis(url: string, commandTimeoutMs: number, logger: Logger): Redis {
   const redis = new Redis(url, {
-    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
     commandTimeout: commandTimeoutMs,
     connectTimeout: Math.max(1000, commandTimeoutMs),
     retryStrategy: (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000),

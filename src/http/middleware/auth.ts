@@ -21,6 +21,11 @@ export function userOf(res: Response): string | undefined {
   return res.locals.user as string | undefined;
 }
 
+/** Epoch ms at which the request's token expires (its `exp`); undefined when auth is off. */
+export function tokenExpiresAt(res: Response): number | undefined {
+  return res.locals.tokenExpiresAt as number | undefined;
+}
+
 /** Says at start-up whether the API is protected; an open API is worth a warning in production logs. */
 export function logAuthMode(config: Config, logger: Logger): void {
   if (config.authJwtSecret) logger.info({ auth: 'jwt-hs256' }, 'authentication on: /api routes need a bearer token');
@@ -49,8 +54,9 @@ export function authenticate(config: Config): RequestHandler | null {
     const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(header.trim());
     if (!match) throw unauthorized('Malformed Authorization header; expected "Bearer <JWT>"', true);
     let sub: unknown;
+    let exp: number | undefined;
     try {
-      ({ payload: { sub } } = await jwtVerify(match[1]!, key, options));
+      ({ payload: { sub, exp } } = await jwtVerify(match[1]!, key, options));
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw unauthorized('The token has expired', true);
       if (err instanceof joseErrors.JOSEError) throw unauthorized('The token is not valid', true);
@@ -60,6 +66,7 @@ export function authenticate(config: Config): RequestHandler | null {
       throw unauthorized('The token subject is not a valid user id (1-128 of letters, digits and . _ : @ -)', true);
     }
     res.locals.user = sub;
+    if (exp !== undefined) res.locals.tokenExpiresAt = exp * 1000;
     next();
   };
 }

@@ -1,5 +1,5 @@
 import { Router, type RequestHandler } from 'express';
-import { threadNotFound } from '../../errors.js';
+import { AppError, threadNotFound } from '../../errors.js';
 import { isThreadId } from '../../workflow/service.js';
 import type { AppDeps } from '../../app-deps.js';
 import type { PreviewService } from '../../workflow/preview.js';
@@ -43,7 +43,7 @@ export function matchPreview(url: string): { thread_id: string } | null {
   return isThreadId(id) ? { thread_id: id } : null;
 }
 
-export function workflowRoutes({ service, preview, idempotency, metrics }: AppDeps): Router {
+export function workflowRoutes({ service, preview, idempotency, metrics, exhibits, pdf }: AppDeps): Router {
   const router = Router();
 
   router.post('/api/generate-petition', jsonBody, bindBodyUser, validateBody(StartBodySchema), async (req, res) => {
@@ -74,7 +74,17 @@ export function workflowRoutes({ service, preview, idempotency, metrics }: AppDe
   });
 
   router.delete('/api/document/:thread_id', async (req, res) => {
-    await service.delete(req.params.thread_id);
+    const id = req.params.thread_id;
+    try {
+      await service.delete(id);
+    } catch (err) {
+      // No state, but maybe files: a DELETE that timed out on a hung store and was applied later, or whose
+      // answer was lost. Removing them makes the retry complete; the answer stays the SPEC's 404.
+      if (isThreadId(id) && err instanceof AppError && err.code === 'THREAD_NOT_FOUND') {
+        await Promise.all([exhibits.removeAll(id), pdf.remove(id)]);
+      }
+      throw err;
+    }
     res.status(204).end();
   });
 
