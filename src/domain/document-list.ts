@@ -74,6 +74,10 @@ export function matchesQuery(head: DocumentSummary, query: Omit<DocumentQuery, '
   );
 }
 
+/** Completed sections as a percentage with one decimal, as the preview's metadata has it. */
+export const progressPercentage = (completed: number, total: number) =>
+  total === 0 ? 0 : Math.round((completed / total) * 1000) / 10;
+
 /** The summary fields of a head, as a new object (a store hands out no more than the list needs). */
 export function summaryOf(head: DocumentSummary): DocumentSummary {
   return {
