@@ -75,7 +75,7 @@ export class RedisWorkflowStore implements WorkflowStore {
   ) {
     this.ttlMs = options.ttlSeconds * 1000;
     for (const def of ALL_SCRIPTS) redis.defineCommand(def.name, { numberOfKeys: def.numberOfKeys, lua: def.lua });
-    this.documents = new DocumentIndex(redis, keys, { ttlMs: this.ttlMs, logger: options.logger });
+    this.documents = new DocumentIndex(redis, keys, { ttlMs: this.ttlMs, logger: options.logger, sameServer: !cluster });
   }
 
   /**

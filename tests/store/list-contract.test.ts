@@ -232,6 +232,16 @@ describe.each(harnesses)('listDocuments contract: $name', (harness: StoreHarness
     expect((await short.store.listDocuments({ user_id: user, limit: 10 })).items).toEqual([]);
   });
 
+  it('keeps a document where it was when a second create of its thread id is refused', async () => {
+    const user = unique('twice');
+    const id = await add({ user, at: Date.now() - 10 * MINUTE, status: 'paused' });
+    await expect(add({ user, id, status: 'generating', type: 'letter' })).rejects.toThrow();
+    const page = await store.listDocuments({ user_id: user, limit: 5 });
+    expect(page.items.map((i) => [i.thread_id, i.status, i.document_type])).toEqual([[id, 'paused', 'memo']]);
+    expect(await ids({ user_id: user, statuses: ['paused'] })).toEqual([id]);
+    expect(await ids({ user_id: user, statuses: ['generating'] })).toEqual([]);
+  });
+
   it('says there is no next page when the last page is exactly full', async () => {
     const user = unique('exact');
     await add({ user });

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../../app-deps.js';
-import { progressPercentage, type DocumentQuery, type DocumentSummary } from '../../domain/document-list.js';
+import { progressPercentage, type DocumentPage, type DocumentQuery, type DocumentSummary } from '../../domain/document-list.js';
 import { DOCUMENT_TYPES, WORKFLOW_STATUSES } from '../../domain/types.js';
 import { AppError } from '../../errors.js';
+import type { WorkflowStore } from '../../store/workflow-store.js';
 import { etagMatches } from '../../workflow/preview.js';
 import { decodeCursor, encodeCursor } from '../list-cursor.js';
 import { userOf } from '../middleware/auth.js';
@@ -91,30 +92,52 @@ export function parseListQuery(raw: Record<string, unknown>, user: string | unde
 /**
  * `GET /api/documents`: one page of the caller's documents, newest first (SPEC "Finding documents"). The
  * dashboard polls it every 2 s; the ETag is the body's hash, so an unchanged page costs the store read and
- * a 304, never the body.
+ * a 304, never the body. Also served by the app's fast route (app.ts), like the preview.
  */
-export function documentRoutes({ store }: AppDeps): Router {
-  const router = Router();
-
-  router.get('/api/documents', async (req, res) => {
+export function listHandler(store: WorkflowStore): RequestHandler {
+  // A store may answer an unchanged page with the same object (the Redis store does): its body is made once.
+  const bodies = new WeakMap<DocumentPage, { body: Buffer; etag: string }>();
+  const render = (page: DocumentPage) => {
+    let made = bodies.get(page);
+    if (!made) {
+      const body = Buffer.from(
+        JSON.stringify({ items: page.items.map(listItem), next_cursor: page.next === null ? null : encodeCursor(page.next) }),
+      );
+      made = { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+      bodies.set(page, made);
+    }
+    return made;
+  };
+  return async (req, res) => {
     const query = parseListQuery(req.query as Record<string, unknown>, userOf(res));
-    const page = query ? await store.listDocuments(query) : { items: [], next: null };
-    const body = Buffer.from(
-      JSON.stringify({ items: page.items.map(listItem), next_cursor: page.next === null ? null : encodeCursor(page.next) }),
-    );
-    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+    const { body, etag } = render(query ? await store.listDocuments(query) : EMPTY);
     res.setHeader('ETag', etag);
     res.setHeader('Cache-Control', 'no-cache');
     // With auth on, the same URL answers each user with their own documents.
     res.vary('Authorization');
-    const ifNoneMatch = req.get('if-none-match');
+    const ifNoneMatch = req.headers['if-none-match'];
     if (ifNoneMatch && etagMatches(ifNoneMatch, etag)) {
-      res.status(304).end();
+      res.statusCode = 304;
+      res.end();
       return;
     }
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', body.length);
     res.end(body);
-  });
+  };
+}
 
+const EMPTY: DocumentPage = Object.freeze({ items: [], next: null });
+
+const LIST_PATH = '/api/documents';
+
+/** The list's URL in its plain form (this exact path, with or without a query), for the fast route. */
+export function matchList(url: string): Record<string, string> | null {
+  return url === LIST_PATH || url.startsWith(`${LIST_PATH}?`) ? {} : null;
+}
+
+export function documentRoutes({ store }: AppDeps): Router {
+  const router = Router();
+  router.get(LIST_PATH, listHandler(store));
   return router;
 }

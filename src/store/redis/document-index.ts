@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import {
   createdMsOf,
@@ -12,7 +13,7 @@ import type { DocumentType, WorkflowHead, WorkflowStatus } from '../../domain/ty
 import type { RedisClient } from './connection.js';
 import { guarded } from './errors.js';
 import type { KeySpace } from './keys.js';
-import { LIST_SCRIPTS, indexDrop2, indexPage, indexPut2 } from './list-scripts.js';
+import { LIST_SCRIPTS, SUMMARY_FIELDS, indexDrop2, indexPage, indexPut2 } from './list-scripts.js';
 import type { ScriptDef } from './scripts.js';
 
 /**
@@ -23,11 +24,6 @@ import type { ScriptDef } from './scripts.js';
  * shows only what the workflows say now, and repairs what it finds out of step.
  */
 
-/** The head fields a page reads of each candidate, in this order (HMGET). */
-const SUMMARY_FIELDS = [
-  'thread_id', 'case_id', 'user_id', 'document_type', 'status', 'created_at', 'updated_at', 'total_sections',
-  'completed_sections', 'version',
-] as const;
 
 /**
  * An entry whose workflow is missing is dropped only when the workflow was created longer ago than this: a
@@ -46,6 +42,11 @@ type ScriptRunner = (...args: Array<string | number>) => Promise<unknown>;
 
 export interface DocumentIndexOptions {
   ttlMs: number;
+  /**
+   * The workflows live on the same server as the indexes (not a Cluster): a page script then reads the
+   * candidates' heads too, in the same round trip.
+   */
+  sameServer: boolean;
   logger: Logger;
   /** How often the sweep drops entries of expired workflows; default a tenth of the TTL, 1 s to 60 s. */
   sweepIntervalMs?: number;
@@ -60,6 +61,10 @@ export class DocumentIndex {
   readonly dueKey: string;
   private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;
+  /** The last answer to each query and the page made from it (single server only; see `page`). */
+  private readonly pages = new LRUCache<string, { reply: string; page: DocumentPage }>({ max: 1000 });
+  /** What a page script needs to read heads itself (see `sameServer`): the meta key around a thread id. */
+  private readonly headArgs: string[];
 
   constructor(
     private readonly redis: RedisClient,
@@ -70,6 +75,8 @@ export class DocumentIndex {
     this.docsKey = `${this.base}docs`;
     this.dueKey = `${this.base}due`;
     this.now = options.now ?? (() => Date.now());
+    const [before, after] = keys.of('\n').meta.split('\n');
+    this.headArgs = options.sameServer ? [before!, after!] : [];
     for (const def of LIST_SCRIPTS) {
       redis.defineCommand(def.name, { lua: def.lua, numberOfKeys: def.numberOfKeys < 0 ? undefined : def.numberOfKeys });
     }
@@ -103,16 +110,25 @@ export class DocumentIndex {
     if (threadIds.length) await this.run(indexDrop2, [this.docsKey, this.dueKey], [this.base, ...threadIds]);
   }
 
-  /** One page, checked against the workflows themselves (see the class comment). */
+  /**
+   * One page, checked against the workflows themselves (see the class comment). On a single server the
+   * script's answer carries the whole page (positions, indexed statuses, the heads' fields), so when it is
+   * the same text as the last answer to the same query, the page made from that is the answer again: a
+   * dashboard polling an unchanged list costs one script and a string comparison.
+   */
   async page(query: DocumentQuery): Promise<DocumentPage> {
     const { sets, rest } = this.sourcesOf(query);
     const want = query.limit + 1;
+    const memoKey = this.headArgs.length ? JSON.stringify([sets, rest, query.after ?? '', query.limit]) : null;
     const items: DocumentSummary[] = [];
     const gone: string[] = [];
     const outOfStep: DocumentSummary[] = [];
+    let skipped = 0;
+    let calls = 0;
+    let first = '';
     let after = query.after ?? '';
     do {
-      const reply = (await this.run(
+      const [text, resume] = (await this.run(
         indexPage,
         [this.docsKey, ...sets],
         [
@@ -123,30 +139,41 @@ export class DocumentIndex {
           rest.case_id ?? '',
           rest.document_type ?? '',
           rest.statuses ? `,${rest.statuses.join(',')},` : '',
+          ...this.headArgs,
         ],
         sets.length + 1,
-      )) as [string[], string];
-      const [found, resume] = reply;
-      const positions = found.filter((_, i) => i % 2 === 0);
-      const heads = await this.readSummaries(positions.map(threadOfPosition));
-      positions.forEach((position, i) => {
+      )) as [string, string];
+      if (calls++ === 0) {
+        first = `${resume}\n${text}`;
+        const known = memoKey === null ? undefined : this.pages.get(memoKey);
+        if (known?.reply === first) return known.page;
+      }
+      const rows = text ? text.split('\n').map((line) => line.split('\t')) : [];
+      const heads = this.headArgs.length
+        ? rows.map((row) => summaryOf(threadOfPosition(row[0]!), row, 2))
+        : await this.readSummaries(rows.map((row) => threadOfPosition(row[0]!)));
+      rows.forEach(([position, indexed], i) => {
         const head = heads[i];
-        if (!head || listPosition(head.created_at, head.thread_id) !== position) {
-          if (this.now() - createdMsOf(position) > PENDING_CREATE_MS) gone.push(threadOfPosition(position));
+        if (!head) {
+          skipped++;
+          if (this.now() - createdMsOf(position!) > PENDING_CREATE_MS) gone.push(threadOfPosition(position!));
           return;
         }
-        if (head.status !== found[i * 2 + 1]) outOfStep.push(head);
-        if (matchesQuery(head, query)) items.push(head);
+        if (head.status !== indexed) outOfStep.push(head);
+        if (matchesQuery(head, query)) items.push(Object.freeze(head));
       });
       after = resume;
     } while (items.length < want && after !== '');
     await this.tidy(gone, outOfStep);
     const page = items.slice(0, query.limit);
     const last = page[page.length - 1];
-    return {
-      items: page,
+    const result: DocumentPage = Object.freeze({
+      items: Object.freeze(page) as DocumentSummary[],
       next: items.length > query.limit && last ? listPosition(last.created_at, last.thread_id) : null,
-    };
+    });
+    // Only a page read whole in one call, with nothing skipped or out of step, answers the same text again.
+    if (memoKey !== null && calls === 1 && skipped === 0 && outOfStep.length === 0) this.pages.set(memoKey, { reply: first, page: result });
+    return result;
   }
 
   /**
@@ -206,22 +233,7 @@ export class DocumentIndex {
   /** The summary of each workflow, null for one that is gone; one round trip (the commands are pipelined). */
   private async readSummaries(ids: string[]): Promise<Array<DocumentSummary | null>> {
     const rows = await guarded(() => Promise.all(ids.map((id) => this.redis.hmget(this.keys.of(id).meta, ...SUMMARY_FIELDS))));
-    return rows.map((row) => {
-      const [thread_id, case_id, user_id, document_type, status, created_at, updated_at, total, completed, version] = row;
-      if (!thread_id || !status || !created_at) return null;
-      return {
-        thread_id,
-        case_id: case_id ?? '',
-        user_id: user_id ?? '',
-        document_type: document_type as DocumentType,
-        status: status as WorkflowStatus,
-        created_at,
-        updated_at: updated_at ?? created_at,
-        total_sections: Number(total ?? 0),
-        completed_sections: Number(completed ?? 0),
-        version: Number(version ?? 0),
-      };
-    });
+    return rows.map((row, i) => summaryOf(ids[i]!, row, 0));
   }
 
   /** Drops entries of workflows that are gone, and moves those whose status changed without their index. */
@@ -241,4 +253,27 @@ export class DocumentIndex {
     const counted = keyCount === undefined ? [...keys, ...args] : [keyCount, ...keys, ...args];
     return guarded(() => command.call(this.redis, ...counted));
   }
+}
+
+/**
+ * A head's `SUMMARY_FIELDS` values, from `row[at]` on, as a summary; null when the workflow is gone. Thread
+ * ids are never reused (UUID v4 made by the service, and a second create of one is refused), so the head
+ * at a position's thread id is that position's document.
+ */
+function summaryOf(threadId: string, row: ReadonlyArray<string | null | undefined>, at: number): DocumentSummary | null {
+  const status = row[at];
+  if (!status) return null;
+  const created_at = row[at + 4] ?? '';
+  return {
+    thread_id: threadId,
+    case_id: row[at + 1] ?? '',
+    user_id: row[at + 2] ?? '',
+    document_type: row[at + 3] as DocumentType,
+    status: status as WorkflowStatus,
+    created_at,
+    updated_at: row[at + 5] || created_at,
+    total_sections: Number(row[at + 6] ?? 0),
+    completed_sections: Number(row[at + 7] ?? 0),
+    version: Number(row[at + 8] ?? 0),
+  };
 }
