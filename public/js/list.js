@@ -140,6 +140,8 @@ export class DocumentList {
     $('newer-button').disabled = this.cursors.length <= 1;
     $('older-button').disabled = !next;
     $('page-text').textContent = `Page ${this.cursors.length}`;
+    // One page only: nothing to page through.
+    $('pager').hidden = this.cursors.length <= 1 && !next;
   }
 
   createRow(threadId) {
