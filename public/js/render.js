@@ -66,7 +66,8 @@ export class DocumentView {
     // Completed sections are in the metadata; a section being written adds what it has used so far.
     const writing = state.sections.filter((s) => s.status === 'in_progress').reduce((n, s) => n + (Number(s.tokens_used) || 0), 0);
     $('stat-tokens').textContent = fmt.integer(m.total_tokens + writing);
-    const split = m.prompt_tokens !== undefined && m.completion_tokens !== undefined;
+    // A model writer reports prompt and completion tokens; the template writer only a total.
+    const split = Number(m.prompt_tokens) > 0 || Number(m.completion_tokens) > 0;
     $('stat-token-split').hidden = !split;
     if (split) $('stat-token-split').textContent = `${fmt.integer(m.prompt_tokens)} in · ${fmt.integer(m.completion_tokens)} out`;
     $('stat-cost').textContent = fmt.cost(m.estimated_cost);

@@ -289,13 +289,22 @@ describe.skipIf(!browserTestsRun)('the dashboard home page in a real browser', (
     await t.deps.store.updateSection(
       id,
       'header',
-      { status: 'completed', updated_at: new Date().toISOString(), content_html: '<p>Dear Officer,</p><p>We write in support of the petition.</p>', tokens_used: 40, duration_ms: 900 },
+      {
+        status: 'completed',
+        updated_at: new Date().toISOString(),
+        content_html: '<p>Dear Officer,</p><p>We write in support of the petition.</p>',
+        tokens_used: 40,
+        prompt_tokens: 25,
+        completion_tokens: 15,
+        duration_ms: 900,
+      },
       { leaseToken: 'test-writer' },
     );
     await page.locator('#section-header[data-status="completed"]').waitFor();
     await page.locator('#stat-tokens').filter({ hasText: /^40$/ }).waitFor();
     expect(await body.innerText()).not.toContain('Writing');
     expect(await page.locator('#stat-cost').innerText()).toBe('$0.0004');
+    await page.locator('#stat-token-split').filter({ hasText: '25 in · 15 out' }).waitFor();
     expect(problems).toEqual([]);
   });
 });
