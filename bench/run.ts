@@ -9,6 +9,7 @@ import { BenchContext } from './lib/context.js';
 import { buildChildren } from './lib/rpc.js';
 import { renderMarkdown } from './lib/report.js';
 import { capacityScenario } from './scenarios/capacity.js';
+import { listScenario } from './scenarios/list.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { pdfScenario } from './scenarios/pdf.js';
 import { previewScenarios } from './scenarios/preview.js';
@@ -32,6 +33,7 @@ const steps: { numbers: number[]; store?: string; run: (ctx: BenchContext) => Pr
   { numbers: [5], run: uploadScenario },
   { numbers: [6], run: pdfScenario },
   { numbers: [7], run: memoryScenario },
+  { numbers: [9], store: 'redis', run: listScenario },
   { numbers: [4], store: 'memory', run: (ctx) => capacityScenario(ctx, 'memory') },
   { numbers: [4], store: 'redis', run: (ctx) => capacityScenario(ctx, 'redis') },
 ];

@@ -1,4 +1,6 @@
-import { ApiError, pauseDocument, resumeDocument, startDocument, uploadExhibit } from './js/api.js';
+import { ApiError, deleteDocument, fetchFile, listDocuments, pauseDocument, resumeDocument, startDocument, uploadExhibit } from './js/api.js';
+import { onUnauthorized, setToken, token, userOfToken } from './js/auth.js';
+import { DocumentList } from './js/list.js';
 import { LiveDocument } from './js/live.js';
 import { DocumentView } from './js/render.js';
 import * as fmt from './js/format.js';
@@ -6,8 +8,10 @@ import * as fmt from './js/format.js';
 const $ = (id) => document.getElementById(id);
 const LOG_LIMIT = 50;
 const EXHIBIT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 const MODE_TEXT = {
   idle: 'Not connected',
+  list: 'Up to date: the list is checked every 2 s',
   connecting: 'Connecting…',
   live: 'Live: updates are pushed by the server',
   polling: 'Live stream unavailable: checking every 2 s',
@@ -26,6 +30,19 @@ function setMode(mode) {
 
 function announce(text) {
   $('announcer').textContent = text;
+}
+
+const list = new DocumentList({
+  onOpen: (threadId) => navigate(threadId, { focus: true }),
+  onDelete: (item) => void confirmDelete(item),
+  onMode: setMode,
+});
+
+/** One of the three views: the sign-in form, the list (home) or one document. */
+function showView(name) {
+  $('signin').hidden = name !== 'signin';
+  $('home').hidden = name !== 'home';
+  $('document').hidden = name !== 'document';
 }
 
 function render() {
@@ -64,10 +81,27 @@ function applyEvent(state, type, data) {
   return false;
 }
 
-function openThread(threadId, { focus = false } = {}) {
+function stopDocument() {
   current?.live.stop();
+  current = null;
+}
+
+function showHome({ focus = false } = {}) {
+  stopDocument();
+  showView('home');
+  document.title = 'Your documents · Document Monitor';
+  setMode('list');
+  list.start();
+  void list.reload();
+  if (focus) $('list-title').focus();
+}
+
+function openThread(threadId, { focus = false } = {}) {
+  stopDocument();
+  list.stop();
   $('open-error').textContent = '';
   $('thread-input').value = threadId;
+  showView('document');
   view.reset(threadId);
   const doc = { threadId, state: null, metadataAt: performance.now(), live: null };
   let lastStatus = null;
@@ -99,10 +133,10 @@ function openThread(threadId, { focus = false } = {}) {
       }
     },
     onGone() {
-      setMode('idle');
-      $('document').hidden = true;
+      if (current !== doc) return;
+      window.history.replaceState({}, '', '/');
+      showHome();
       $('open-error').textContent = `Document ${threadId} was not found. It may have expired or been deleted.`;
-      if (current === doc) current = null;
     },
   });
   current = doc;
@@ -111,23 +145,180 @@ function openThread(threadId, { focus = false } = {}) {
 }
 
 /** The open document lives in the URL (?thread=…) so a reload or a shared link reopens it. */
-function showThreadInUrl(threadId) {
+function navigate(threadId, options) {
   const url = new URL(window.location.href);
-  if (url.searchParams.get('thread') === threadId) return;
-  url.searchParams.set('thread', threadId);
-  window.history.pushState({ threadId }, '', url);
+  if (url.searchParams.get('thread') !== threadId) {
+    url.search = '';
+    url.hash = '';
+    url.searchParams.set('thread', threadId);
+    window.history.pushState({ threadId }, '', url);
+  }
+  openThread(threadId, options);
 }
 
-function openFromUrl() {
+function navigateHome() {
+  if (window.location.search || window.location.hash) window.history.pushState({}, '', '/');
+  showHome({ focus: true });
+}
+
+/** Shows what the URL names: a document, or the list. */
+function route() {
   const threadId = new URL(window.location.href).searchParams.get('thread');
   if (threadId) openThread(threadId);
+  else showHome();
+}
+
+// ---- Signing in -------------------------------------------------------------------------------------
+
+/** The parts of the page that depend on being signed in. */
+function applySignedIn() {
+  const t = token();
+  $('who').hidden = !t;
+  $('who-name').textContent = t ? userOfToken(t) ?? 'a token without a user' : '';
+  // Signed in, the server takes the user from the token: no user field to fill or filter by.
+  $('user-id-field').hidden = !!t;
+  $('user-id').required = !t;
+  $('filter-user-field').hidden = !!t;
+  list.showUser = !t;
+}
+
+/** The API answered 401: forget the token it refused and ask for one, saying why. */
+function showSignin(reason) {
+  list.stop();
+  stopDocument();
+  setToken(null);
+  applySignedIn();
+  setMode('idle');
+  showView('signin');
+  $('signin-reason').textContent = reason ? `Sign in to continue: ${reason}` : '';
+  document.title = 'Sign in · Document Monitor';
+  $('token-input').focus();
+}
+
+onUnauthorized((reason) => showSignin(reason));
+
+$('signin-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const value = $('token-input').value.trim().replace(/^Bearer\s+/i, '');
+  if (!value) {
+    $('signin-reason').textContent = 'Paste your access token.';
+    $('token-input').focus();
+    return;
+  }
+  setToken(value);
+  try {
+    // One cheap call checks the token before the page relies on it; a 401 brings this form back with the reason.
+    await listDocuments({ limit: '1' });
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) $('signin-reason').textContent = err.message;
+    return;
+  }
+  $('token-input').value = '';
+  $('signin-reason').textContent = '';
+  applySignedIn();
+  announce(`Signed in as ${userOfToken(value) ?? 'the token user'}`);
+  route();
+});
+
+$('signout-button').addEventListener('click', () => {
+  setToken(null);
+  applySignedIn();
+  announce('Signed out');
+  // An API that needs a token answers the next call with 401, which brings the sign-in form.
+  route();
+});
+
+// ---- The list ---------------------------------------------------------------------------------------
+
+function readFilters() {
+  const signedIn = !!token();
+  const text = (id) => $(id).value.trim();
+  const filters = {
+    status: $('filter-status').value,
+    document_type: $('filter-type').value,
+    case_id: text('filter-case'),
+    user_id: signedIn ? '' : text('filter-user'),
+  };
+  for (const [key, value] of Object.entries(filters)) if (!value) delete filters[key];
+  return filters;
+}
+
+function applyFilters() {
+  for (const input of [$('filter-case'), $('filter-user')]) {
+    if (input.value.trim() && !ID.test(input.value.trim())) {
+      $('list-error').textContent = `${input.labels[0].textContent}: enter 1–128 letters, digits or . _ : @ -`;
+      input.focus();
+      return;
+    }
+  }
+  $('list-error').textContent = '';
+  list.setFilters(readFilters());
+}
+
+$('list-filters').addEventListener('submit', (event) => {
+  event.preventDefault();
+  applyFilters();
+});
+$('filter-status').addEventListener('change', applyFilters);
+$('filter-type').addEventListener('change', applyFilters);
+$('empty-clear').addEventListener('click', () => {
+  $('list-filters').reset();
+  applyFilters();
+});
+$('older-button').addEventListener('click', () => list.older());
+$('newer-button').addEventListener('click', () => list.newer());
+
+function focusStart(event) {
+  event?.preventDefault();
+  $('case-id').scrollIntoView({ block: 'center' });
+  $('case-id').focus();
+}
+$('new-link').addEventListener('click', focusStart);
+$('empty-start').addEventListener('click', focusStart);
+
+for (const link of [$('home-link'), $('back-link')]) {
+  link.addEventListener('click', (event) => {
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    navigateHome();
+  });
+}
+
+/** Asks before deleting; the dialog says what goes. */
+async function confirmDelete(item) {
+  const dialog = $('confirm-delete');
+  const type = fmt.documentType(item.document_type);
+  $('confirm-text').textContent =
+    `The ${type.toLowerCase()} for case ${item.case_id}, started ${fmt.dateTime(item.created_at)}, is removed with its ` +
+    'exhibits and PDF. This cannot be undone.';
+  dialog.returnValue = '';
+  dialog.showModal();
+  await new Promise((resolve) => dialog.addEventListener('close', resolve, { once: true }));
+  if (dialog.returnValue !== 'delete') return;
+  const error = current ? $('action-error') : $('list-error');
+  try {
+    await deleteDocument(item.thread_id);
+    announce(`Deleted the ${type.toLowerCase()} for case ${item.case_id}`);
+  } catch (err) {
+    // Already gone is what was asked for.
+    if (!(err instanceof ApiError && err.status === 404)) {
+      error.textContent = `Could not delete: ${err instanceof ApiError ? err.message : 'unexpected error'}`;
+      return;
+    }
+  }
+  if (current?.threadId === item.thread_id) navigateHome();
   else {
-    current?.live.stop();
-    current = null;
-    $('document').hidden = true;
-    setMode('idle');
+    await list.reload();
+    $('list-title').focus();
   }
 }
+
+$('delete-button').addEventListener('click', () => {
+  const state = current?.state;
+  if (state) void confirmDelete({ thread_id: current.threadId, document_type: state.document_type, case_id: state.case_id, created_at: state.created_at });
+});
+
+// ---- Starting and opening ---------------------------------------------------------------------------
 
 function lines(value) {
   return value
@@ -142,11 +333,13 @@ function startBody(form) {
   const facts = {};
   if (text('beneficiary_name')) facts.beneficiary_name = text('beneficiary_name');
   if (text('field')) facts.field = text('field');
-  for (const list of ['awards', 'memberships', 'publications']) {
-    const items = lines(String(data.get(list) ?? ''));
-    if (items.length) facts[list] = items;
+  for (const name of ['awards', 'memberships', 'publications']) {
+    const items = lines(String(data.get(name) ?? ''));
+    if (items.length) facts[name] = items;
   }
-  const body = { case_id: text('case_id'), user_id: text('user_id'), document_type: text('document_type') || 'petition' };
+  const body = { case_id: text('case_id'), document_type: text('document_type') || 'petition' };
+  // Signed in, the server takes the user from the token.
+  if (!token()) body.user_id = text('user_id');
   if (Object.keys(facts).length) body.case_facts = facts;
   return body;
 }
@@ -168,7 +361,7 @@ $('start-form').addEventListener('submit', async (event) => {
   const error = $('start-error');
   error.textContent = '';
   for (const input of [$('case-id'), $('user-id')]) {
-    if (!input.checkValidity()) {
+    if (input.required && !input.checkValidity()) {
       error.textContent = `${input.labels[0].textContent}: enter 1–128 letters, digits or . _ : @ -`;
       input.focus();
       return;
@@ -177,8 +370,7 @@ $('start-form').addEventListener('submit', async (event) => {
   await busy($('start-button'), async () => {
     try {
       const started = await startDocument(startBody(form));
-      showThreadInUrl(started.thread_id);
-      openThread(started.thread_id, { focus: true });
+      navigate(started.thread_id, { focus: true });
     } catch (err) {
       error.textContent = `Could not start: ${err instanceof ApiError ? err.message : 'unexpected error'}`;
     }
@@ -193,9 +385,10 @@ $('open-form').addEventListener('submit', (event) => {
     $('thread-input').focus();
     return;
   }
-  showThreadInUrl(threadId);
-  openThread(threadId, { focus: true });
+  navigate(threadId, { focus: true });
 });
+
+// ---- One document -----------------------------------------------------------------------------------
 
 async function transition(action, button) {
   if (!current) return;
@@ -264,11 +457,36 @@ $('upload-form').addEventListener('submit', async (event) => {
   });
 });
 
-window.addEventListener('popstate', openFromUrl);
+/**
+ * Signed in, a plain link to the PDF or an exhibit would be sent without the token: such a click fetches the
+ * file with it and saves what came back.
+ */
+document.addEventListener('click', async (event) => {
+  const link = event.target instanceof Element ? event.target.closest('#pdf-link, .exhibit-link') : null;
+  if (!link || !token() || event.button !== 0) return;
+  event.preventDefault();
+  const name =
+    link.id === 'pdf-link' && current?.state ? `${current.state.document_type}_${current.threadId}.pdf` : link.textContent.trim();
+  try {
+    const url = URL.createObjectURL(await fetchFile(link.getAttribute('href')));
+    const save = document.createElement('a');
+    save.href = url;
+    save.download = name;
+    document.body.append(save);
+    save.click();
+    save.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (err) {
+    $('action-error').textContent = `Could not download ${name}: ${err instanceof ApiError ? err.message : 'unexpected error'}`;
+  }
+});
+
+window.addEventListener('popstate', route);
 
 // Elapsed time and the estimate keep moving between server updates.
 setInterval(() => {
   if (current?.state?.status === 'generating') view.renderMetadata(current.state, current.metadataAt);
 }, 1000);
 
-openFromUrl();
+applySignedIn();
+route();

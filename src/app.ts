@@ -10,6 +10,7 @@ import { requestLogging } from './http/middleware/request-log.js';
 import { rateLimits } from './http/middleware/rate-limit.js';
 import { corsPolicy, securityHeaders } from './http/middleware/security.js';
 import { docsRoutes } from './http/routes/docs.js';
+import { documentRoutes, listHandler, matchList } from './http/routes/documents.js';
 import { eventRoutes } from './http/routes/events.js';
 import { exhibitRoutes } from './http/routes/exhibits.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps): Express {
 
   // The polled routes first: every router before them is walked by every poll.
   app.use(workflowRoutes(deps));
+  app.use(documentRoutes(deps));
   app.use(eventRoutes(deps));
   app.use(exhibitRoutes(deps));
   app.use(pdfRoutes(deps));
@@ -63,6 +65,14 @@ export function createApp(deps: AppDeps): Express {
     match: matchPreview,
     handlers: [...before, ...(ownThread ? [ownThread] : []), previewHandler(deps.preview)],
     locals: { operation: operationById('getPreview') },
+    notFound: notFoundHandler,
+    onError: errorHandler,
+  });
+  // The list, which every open dashboard polls too.
+  serveFast(app, {
+    match: matchList,
+    handlers: [...before, listHandler(deps.store)],
+    locals: { operation: operationById('listDocuments') },
     notFound: notFoundHandler,
     onError: errorHandler,
   });

@@ -1,6 +1,7 @@
 /** Stable machine-readable error codes; the README lists each with its HTTP status. */
 export type ErrorCode =
   | 'VALIDATION_ERROR'
+  | 'INVALID_QUERY'
   | 'INVALID_JSON'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'

@@ -22,6 +22,12 @@ export function time(iso) {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString('en-GB', { hour12: false });
 }
 
+/** A date and time for a list row, e.g. "7 Dec 2026, 17:51". */
+export function dateTime(iso) {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', hour12: false });
+}
+
 const TYPE_NAMES = { petition: 'Petition', letter: 'Letter', memo: 'Memo' };
 export const documentType = (t) => TYPE_NAMES[t] ?? t;
 

@@ -1,12 +1,15 @@
-import { eventsUrl, fetchPreview } from './api.js';
+import { ApiError, eventsUrl, fetchPreview, unauthorizedIf } from './api.js';
+import { authHeaders } from './auth.js';
+import { readEventStream, StreamRefused } from './sse.js';
 
 const POLL_MS = 2000;
-const EVENT_TYPES = ['section', 'exhibit', 'log', 'metadata', 'status'];
+const EVENT_TYPES = new Set(['section', 'exhibit', 'log', 'metadata', 'status']);
 
 /**
- * Keeps one document's state current: server-sent events when the stream works, polling of the preview
- * every 2 s while it does not. The EventSource reconnects by itself (sending Last-Event-ID, so the server
- * replays what was missed); polling fills the gap meanwhile and stops as soon as the stream is back.
+ * Keeps one document's state current: the server's event stream when it works, polling of the preview
+ * every 2 s while it does not. The stream is read with fetch (so it carries the bearer token) and the
+ * SSE parser in sse.js; when it drops, the page polls and reconnects after the server's `retry:` hint,
+ * sending Last-Event-ID so the server replays what was missed. Polling stops as soon as the stream is back.
  *
  * Callbacks: onSnapshot(preview), onEvent(type, data), onMode(mode), onGone(error), onEnd(reason).
  * Modes: 'connecting' | 'live' | 'polling' | 'offline' | 'ended'.
@@ -15,7 +18,10 @@ export class LiveDocument {
   constructor(threadId, callbacks) {
     this.threadId = threadId;
     this.cb = callbacks;
-    this.source = null;
+    this.controller = null;
+    this.streamOpen = false;
+    this.lastEventId = '';
+    this.retryMs = POLL_MS;
     this.pollTimer = null;
     this.retryTimer = null;
     this.stopped = false;
@@ -24,7 +30,7 @@ export class LiveDocument {
 
   start() {
     this.setMode('connecting');
-    this.openStream();
+    void this.openStream();
   }
 
   setMode(mode) {
@@ -47,41 +53,65 @@ export class LiveDocument {
 
   stop() {
     this.stopped = true;
-    this.source?.close();
-    this.source = null;
+    this.streamOpen = false;
+    this.controller?.abort();
+    this.controller = null;
     clearTimeout(this.pollTimer);
     clearTimeout(this.retryTimer);
   }
 
-  openStream() {
+  async openStream() {
     if (this.stopped) return;
-    if (typeof EventSource !== 'function') {
-      this.startPolling();
+    const controller = new AbortController();
+    this.controller = controller;
+    const headers = { ...authHeaders(), ...(this.lastEventId ? { 'Last-Event-ID': this.lastEventId } : {}) };
+    try {
+      await readEventStream(eventsUrl(this.threadId), {
+        headers,
+        signal: controller.signal,
+        onOpen: () => {
+          this.streamOpen = true;
+          this.stopPolling();
+          this.setMode('live');
+        },
+        onRetry: (ms) => {
+          this.retryMs = ms;
+        },
+        onEvent: (event) => this.handle(event),
+      });
+    } catch (err) {
+      if (this.stopped || controller.signal.aborted) return;
+      if (err instanceof StreamRefused && err.status === 401) {
+        this.stop();
+        unauthorizedIf(new ApiError(err.message, { status: 401, code: err.code }));
+        return;
+      }
+      if (err instanceof StreamRefused && err.status === 404) {
+        this.stop();
+        this.cb.onGone(err);
+        return;
+      }
+    }
+    // The stream dropped (or the server closed it without saying it ended): poll meanwhile, then reconnect.
+    this.streamOpen = false;
+    if (this.stopped || this.controller !== controller) return;
+    this.startPolling();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.openStream(), this.retryMs);
+  }
+
+  handle({ type, data, id }) {
+    if (this.stopped) return;
+    if (id) this.lastEventId = id;
+    let parsed;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
       return;
     }
-    const source = new EventSource(eventsUrl(this.threadId));
-    this.source = source;
-    source.addEventListener('open', () => {
-      this.stopPolling();
-      this.setMode('live');
-    });
-    source.addEventListener('snapshot', (e) => this.cb.onSnapshot(JSON.parse(e.data)));
-    for (const type of EVENT_TYPES) source.addEventListener(type, (e) => this.cb.onEvent(type, JSON.parse(e.data)));
-    source.addEventListener('end', (e) => {
-      // Without close() the browser would reconnect to a stream that has nothing more to say.
-      source.close();
-      this.finish(JSON.parse(e.data).reason);
-    });
-    source.addEventListener('error', () => {
-      if (this.stopped || this.source !== source) return;
-      this.startPolling();
-      // A CLOSED source (an HTTP error such as 404 or 503) is not retried by the browser: retry later ourselves.
-      if (source.readyState === EventSource.CLOSED) {
-        this.source = null;
-        clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => this.openStream(), 5000);
-      }
-    });
+    if (type === 'snapshot') this.cb.onSnapshot(parsed);
+    else if (type === 'end') this.finish(parsed.reason);
+    else if (EVENT_TYPES.has(type)) this.cb.onEvent(type, parsed);
   }
 
   finish(reason) {
@@ -97,7 +127,7 @@ export class LiveDocument {
       try {
         const preview = await fetchPreview(this.threadId);
         if (this.stopped || this.pollTimer === null) return;
-        this.setMode(this.source?.readyState === EventSource.OPEN ? 'live' : 'polling');
+        this.setMode(this.streamOpen ? 'live' : 'polling');
         this.cb.onSnapshot(preview);
         if (preview.status === 'completed' || preview.status === 'error') {
           this.finish(preview.status);
@@ -105,6 +135,10 @@ export class LiveDocument {
         }
       } catch (err) {
         if (this.stopped || this.pollTimer === null) return;
+        if (err.status === 401) {
+          this.stop();
+          return;
+        }
         if (err.status === 404) {
           this.stop();
           this.cb.onGone(err);

@@ -63,7 +63,13 @@ export class DocumentView {
     $('progress').textContent = `${pct}%`;
     $('progress-text').textContent = `${pct}%`;
     $('stat-sections').textContent = `${m.completed_sections} / ${m.total_sections}`;
-    $('stat-tokens').textContent = fmt.integer(m.total_tokens);
+    // Completed sections are in the metadata; a section being written adds what it has used so far.
+    const writing = state.sections.filter((s) => s.status === 'in_progress').reduce((n, s) => n + (Number(s.tokens_used) || 0), 0);
+    $('stat-tokens').textContent = fmt.integer(m.total_tokens + writing);
+    // A model writer reports prompt and completion tokens; the template writer only a total.
+    const split = Number(m.prompt_tokens) > 0 || Number(m.completion_tokens) > 0;
+    $('stat-token-split').hidden = !split;
+    if (split) $('stat-token-split').textContent = `${fmt.integer(m.prompt_tokens)} in · ${fmt.integer(m.completion_tokens)} out`;
     $('stat-cost').textContent = fmt.cost(m.estimated_cost);
     const drift = state.status === 'generating' ? (performance.now() - metadataAt) / 1000 : 0;
     $('stat-elapsed').textContent = fmt.duration(m.elapsed_time + drift);
@@ -104,15 +110,19 @@ export class DocumentView {
     const key = `${section.status}\u0000${section.content_html}\u0000${section.error_message ?? ''}`;
     if (node.html === key) return;
     node.html = key;
-    if (section.status === 'completed' && section.content_html) {
+    const writing = section.status === 'in_progress';
+    node.body.setAttribute('aria-busy', String(writing));
+    if ((section.status === 'completed' || writing) && section.content_html) {
       // content_html is restricted server-side to a small allow-list of tags: the one place HTML is inserted.
+      // A section being written shows the text so far, and grows with every update.
       node.body.innerHTML = section.content_html;
       // Writers usually open with the section's own title, which the card already shows.
       const first = node.body.firstElementChild;
       if (first && /^H[1-6]$/.test(first.tagName) && first.textContent.trim() === section.section_name.trim()) first.remove();
+      if (writing) node.body.append(el('p', 'hint writing', 'Writing…'));
     } else if (section.status === 'error') {
       node.body.replaceChildren(el('p', 'error', `This section failed: ${section.error_message ?? 'unknown error'}`));
-    } else if (section.status === 'in_progress') {
+    } else if (writing) {
       node.body.replaceChildren(el('p', 'hint writing', 'Writing this section…'));
     } else {
       node.body.replaceChildren(el('p', 'hint', 'Waiting.'));

@@ -1,3 +1,4 @@
+import type { DocumentPage, DocumentQuery } from '../domain/document-list.js';
 import type { CaseFacts, Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../domain/types.js';
 import { applySectionPatch, applyTransition, copyHead, copySection, initialHead, newestLogs, workflowOf } from '../domain/state-rules.js';
 import {
@@ -12,6 +13,7 @@ import {
   type WorkflowChangeKind,
   type WorkflowStore,
 } from './workflow-store.js';
+import { DocumentOrder } from './memory-document-list.js';
 
 interface Lease {
   token: string;
@@ -49,6 +51,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
   private readonly records = new Map<string, WorkflowRecord>();
   private readonly listeners = new Set<(change: WorkflowChange) => void>();
   private readonly releaseListeners = new Set<(threadId: string) => void>();
+  private readonly order = new DocumentOrder();
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;
@@ -78,6 +81,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
     };
     for (const entry of logs) pushLog(record, entry);
     this.records.set(head.thread_id, record);
+    this.order.add(head.created_at, head.thread_id);
     this.commit(record, 'created');
   }
 
@@ -178,6 +182,10 @@ export class MemoryWorkflowStore implements WorkflowStore {
     return ids;
   }
 
+  async listDocuments(query: DocumentQuery): Promise<DocumentPage> {
+    return this.order.page(query, (id) => this.live(id)?.head ?? null);
+  }
+
   async acquireLease(threadId: string, token: string, ttlMs: number): Promise<boolean> {
     const record = this.live(threadId);
     if (!record) return false;
@@ -269,6 +277,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
   private sweep(): void {
     const now = this.now();
     for (const [id, record] of this.records) if (record.expiresAt <= now) this.records.delete(id);
+    this.order.compact((id) => this.records.has(id));
   }
 }
 

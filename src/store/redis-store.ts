@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
+import type { DocumentPage, DocumentQuery } from '../domain/document-list.js';
 import type { Exhibit, LogEntry, Workflow, WorkflowHead } from '../domain/types.js';
 import { decodeHead, decodeReadHead, decodeSection, encodeHead } from './redis/codec.js';
 import { isClusterNode, openClient, waitUntilReady, watchConnection, type RedisClient } from './redis/connection.js';
+import { DocumentIndex } from './redis/document-index.js';
 import { guarded } from './redis/errors.js';
 import { KeySpace } from './redis/keys.js';
 import { initialHead } from '../domain/state-rules.js';
@@ -61,6 +63,8 @@ export class RedisWorkflowStore implements WorkflowStore {
   /** Settles when the change channel's current subscription is confirmed; null while nobody listens. */
   private changesSubscribed: Promise<unknown> | null = null;
   private closing: Promise<void> | null = null;
+  /** The indexes `listDocuments` reads, kept by create, transition and delete. */
+  private readonly documents: DocumentIndex;
 
   private constructor(
     private readonly redis: RedisClient,
@@ -71,6 +75,7 @@ export class RedisWorkflowStore implements WorkflowStore {
   ) {
     this.ttlMs = options.ttlSeconds * 1000;
     for (const def of ALL_SCRIPTS) redis.defineCommand(def.name, { numberOfKeys: def.numberOfKeys, lua: def.lua });
+    this.documents = new DocumentIndex(redis, keys, { ttlMs: this.ttlMs, logger: options.logger, sameServer: !cluster });
   }
 
   /**
@@ -105,6 +110,9 @@ export class RedisWorkflowStore implements WorkflowStore {
     // find no workflow.
     await guarded(() => this.redis.zadd(this.keys.active, Date.now() + this.ttlMs, id));
     if (fullHead.status === 'generating') await guarded(() => this.redis.sadd(this.keys.generating, id));
+    // Indexed before the workflow is written: should that write fail, pages skip the entry (there is no
+    // workflow to read) and drop it later. The other order could leave a workflow that no list shows.
+    await this.documents.put(fullHead);
     const created = await this.write(create6, id, [
       JSON.stringify(encodeHead(fullHead)),
       JSON.stringify(sections.flatMap((s) => [s.section_id, JSON.stringify({ ...s, version: 1 })])),
@@ -156,7 +164,10 @@ export class RedisWorkflowStore implements WorkflowStore {
     ])) as [number, string[] | string | undefined];
     if (reply[0] === 1) {
       const head = decodeHead(reply[1] as string[]);
-      if (head) return { ok: true, head };
+      if (head) {
+        await this.reindex(head);
+        return { ok: true, head };
+      }
     }
     return { ok: false, current: typeof reply[1] === 'string' ? (reply[1] as WorkflowHead['status']) : null };
   }
@@ -195,7 +206,25 @@ export class RedisWorkflowStore implements WorkflowStore {
     // The index lives in another slot; a failure here only leaves an entry listActive prunes later.
     await this.redis.zrem(this.keys.active, threadId).catch(() => undefined);
     await this.redis.srem(this.keys.generating, threadId).catch(() => undefined);
+    await this.documents.drop([threadId]).catch(() => undefined);
     return deleted;
+  }
+
+  async listDocuments(query: DocumentQuery): Promise<DocumentPage> {
+    return this.documents.page(query);
+  }
+
+  /**
+   * Moves a workflow to its new status in the list indexes (another Cluster slot, so a step of its own after
+   * the transition). The transition has happened either way: a failure here leaves the index a status behind,
+   * which the next page that reads the workflow, or the sweep, puts right.
+   */
+  private async reindex(head: WorkflowHead): Promise<void> {
+    try {
+      await this.documents.put(head);
+    } catch (err) {
+      this.options.logger.warn({ err, thread_id: head.thread_id }, 'document index not updated; readers will repair it');
+    }
   }
 
   /**
@@ -297,6 +326,7 @@ export class RedisWorkflowStore implements WorkflowStore {
   /** Quits both connections; runs once. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.documents.close();
       this.listeners.clear();
       this.releaseListeners.clear();
       // The subscriber holds nothing worth flushing, and a queued QUIT could wait for a Redis that is gone.

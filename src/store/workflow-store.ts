@@ -1,4 +1,5 @@
 import type { NewWorkflow, SectionPatch, Transition } from '../domain/changes.js';
+import type { DocumentPage, DocumentQuery } from '../domain/document-list.js';
 import type { Exhibit, LogEntry, Workflow, WorkflowHead, WorkflowStatus } from '../domain/types.js';
 
 export type { NewWorkflow, SectionPatch, Transition } from '../domain/changes.js';
@@ -113,6 +114,15 @@ export interface WorkflowStore {
    * `unleased`, those whose lease a holder still has (unexpired) are left out: what the sweep may take over.
    */
   listGenerating(options?: { unleased?: boolean }): Promise<string[]>;
+
+  /**
+   * One page of the unexpired workflows that match `query`, in list order: newest `created_at` first, ties
+   * by `thread_id` (domain/document-list.ts). A page starts after `query.after`, so a workflow created
+   * while a caller pages through never makes it skip or repeat one; deleted and expired workflows never
+   * appear. Each item is what the workflow's head says at the time of the read. On Redis a page reads
+   * indexes (no KEYS, no SCAN): its cost does not grow with the number of stored workflows.
+   */
+  listDocuments(query: DocumentQuery): Promise<DocumentPage>;
 
   /**
    * Takes the generation lease for `ttlMs` if nobody holds it, it expired, or `token` already holds it.

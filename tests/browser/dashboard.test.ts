@@ -218,12 +218,16 @@ describe.skipIf(!browserTestsRun)('the dashboard in a real browser', () => {
     await page.getByRole('button', { name: 'Upload exhibit' }).click();
     await page.getByRole('link', { name: 'note.txt' }).waitFor();
 
-    // Opening by thread id puts it in the URL, so the link can be shared.
+    // Opening by thread id (on the list page) puts it in the URL, so the link can be shared.
     const other = await startFromApi({ document_type: 'memo', case_id: 'case-other' });
+    await page.getByRole('link', { name: '← All documents' }).click();
     await page.getByLabel('Thread id').fill(other);
     await page.getByRole('button', { name: 'Open', exact: true }).click();
     await page.locator('#doc-title').filter({ hasText: 'Memo — case case-other' }).waitFor();
     expect(threadFromUrl()).toBe(other);
+    // Back to the list, then back to the first document.
+    await page.goBack();
+    await page.locator('#home').waitFor();
     await page.goBack();
     await page.locator('#doc-title').filter({ hasText: 'case case-url' }).waitFor();
 
@@ -329,12 +333,17 @@ describe('the dashboard files', () => {
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/text\/html/);
       expect(res.text).toContain('<script type="module" src="/app.js"></script>');
-      for (const file of ['/app.js', '/js/api.js', '/js/live.js', '/js/render.js', '/js/format.js']) {
+      for (const file of ['/app.js', '/js/api.js', '/js/auth.js', '/js/list.js', '/js/live.js', '/js/render.js', '/js/format.js', '/js/sse.js']) {
         const js = await request(t.app).get(file);
         expect(js.status).toBe(200);
         expect(js.headers['content-type']).toMatch(/javascript/);
       }
       expect((await request(t.app).get('/styles.css')).headers['content-type']).toMatch(/text\/css/);
+      // Browsers ask for it on every page load.
+      const icon = await request(t.app).get('/favicon.ico');
+      expect(icon.status).toBe(200);
+      expect(icon.headers['content-type']).toMatch(/icon/);
+      expect(icon.body.subarray(0, 4)).toEqual(Buffer.from([0, 0, 1, 0]));
     } finally {
       await t.close();
     }

@@ -131,6 +131,10 @@ describe('real responses match the OpenAPI document', () => {
       c.res(await request(app).get(`/api/document/preview/${id}`).set('If-None-Match', preview.headers.etag!)).status === 304 ||
         expect.fail('expected 304');
       c.res(await request(app).get('/api/document/preview/not-a-thread'));
+      const page = c.res(await request(app).get('/api/documents').query({ limit: 5 }));
+      expect(page.body.items.map((i: { thread_id: string }) => i.thread_id)).toContain(id);
+      expect(c.res(await request(app).get('/api/documents').query({ limit: 5 }).set('If-None-Match', page.headers.etag!)).status).toBe(304);
+      expect(c.res(await request(app).get('/api/documents').query({ limit: 0 })).status).toBe(400);
       c.res(await request(app).get(`/api/document/preview/${crypto.randomUUID()}`));
 
       // Uploads: success, invalid id, unsupported content, too large (own app below), not multipart, unknown thread.
@@ -231,6 +235,7 @@ describe('real responses match the OpenAPI document', () => {
         const calls = [
           request(t.app).post('/api/generate-petition').send({ case_id: 'oa-3', user_id: 'u' }),
           request(t.app).get(`/api/document/preview/${id}`),
+          request(t.app).get('/api/documents'),
           request(t.app).post(`/api/pause/${id}`),
           request(t.app).post(`/api/resume/${id}`),
           request(t.app).delete(`/api/document/${id}`),
@@ -265,6 +270,7 @@ describe('real responses match the OpenAPI document', () => {
       const calls = [
         request(t.app).post('/api/generate-petition').send({ case_id: 'oa-4', user_id: 'u' }),
         request(t.app).get(`/api/document/preview/${id}`),
+        request(t.app).get('/api/documents'),
         request(t.app).post(`/api/pause/${id}`),
         request(t.app).post(`/api/resume/${id}`),
         request(t.app).delete(`/api/document/${id}`),
@@ -298,6 +304,7 @@ describe('real responses match the OpenAPI document', () => {
       const paths: Array<[string, string]> = [
         ['POST', '/api/generate-petition'],
         ['GET', `/api/document/preview/${id}`],
+        ['GET', '/api/documents'],
         ['POST', `/api/pause/${id}`],
         ['POST', `/api/resume/${id}`],
         ['DELETE', `/api/document/${id}`],

@@ -71,6 +71,9 @@ function operation(op: Operation, config: Config): Json {
     description,
     schema: { type: 'string' },
   }));
+  for (const [name, q] of Object.entries(op.query ?? {})) {
+    parameters.push({ name, in: 'query', required: false, description: q.text, schema: q.schema });
+  }
   if (op.idempotent) {
     parameters.push({
       name: 'Idempotency-Key',

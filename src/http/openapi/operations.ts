@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import { StartBodySchema } from '../schemas.js';
 import {
+  DocumentListSchema,
   ErrorBodySchema,
   HealthSchema,
   PauseResponseSchema,
@@ -24,6 +25,7 @@ export const COMPONENTS = {
   StartRequest: { schema: StartBodySchema, io: 'input' },
   StartResponse: { schema: StartResponseSchema, io: 'output' },
   Preview: { schema: PreviewSchema, io: 'output' },
+  DocumentList: { schema: DocumentListSchema, io: 'output' },
   PauseResponse: { schema: PauseResponseSchema, io: 'output' },
   ResumeResponse: { schema: ResumeResponseSchema, io: 'output' },
   UploadForm: { schema: UploadFormSchema, io: 'input' },
@@ -56,6 +58,8 @@ export interface Operation {
   tag: string;
   kind: RouteKind;
   params?: Record<string, string>;
+  /** Query parameters, all optional: a description and a JSON schema each. */
+  query?: Record<string, { text: string; schema: Record<string, unknown> }>;
   body?: { type: 'application/json' | 'multipart/form-data'; schema: ComponentName };
   /** Also accepts the `Idempotency-Key` header. */
   idempotent?: boolean;
@@ -111,6 +115,29 @@ export const OPERATIONS: Operation[] = [
       200: { description: 'The current state', json: 'Preview', headers: { ETag: { text: 'Validator for If-None-Match' }, 'Cache-Control': { text: 'no-cache' } } },
       304: { description: 'Unchanged since the ETag sent in If-None-Match' },
       404: notFound,
+      500: internal,
+      503: unavailable,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/documents',
+    operationId: 'listDocuments',
+    summary: 'Find documents: newest first, filtered, one page at a time (poll it; send If-None-Match)',
+    tag: 'workflows',
+    kind: 'read',
+    query: {
+      user_id: { text: "Only this user's documents. With auth on it defaults to the token's user; another user's id gives an empty list", schema: { type: 'string', pattern: '^[A-Za-z0-9._:@-]{1,128}$' } },
+      case_id: { text: 'Only this case', schema: { type: 'string', pattern: '^[A-Za-z0-9._:@-]{1,128}$' } },
+      document_type: { text: 'Only this type', schema: { type: 'string', enum: ['petition', 'letter', 'memo'] } },
+      status: { text: 'One status, or several separated by commas (e.g. generating,paused)', schema: { type: 'string', examples: ['generating,paused'] } },
+      limit: { text: 'Items per page, 1-100 (default 20)', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+      cursor: { text: 'next_cursor of the previous page (opaque)', schema: { type: 'string' } },
+    },
+    responses: {
+      200: { description: 'One page', json: 'DocumentList', headers: { ETag: { text: 'Validator for If-None-Match' }, 'Cache-Control': { text: 'no-cache' } } },
+      304: { description: 'Unchanged since the ETag sent in If-None-Match' },
+      400: err('A parameter is invalid or unknown, or the cursor is not one this API gave out (the parameter is named)', 'INVALID_QUERY'),
       500: internal,
       503: unavailable,
     },

@@ -115,3 +115,24 @@ export const UploadFormSchema = z
 
 export const HealthSchema = z.strictObject({ status: z.literal('ok') });
 export const ReadySchema = z.strictObject({ status: z.literal('ready') });
+
+const DocumentListItemSchema = z.strictObject({
+  thread_id: ThreadId,
+  case_id: z.string(),
+  user_id: z.string(),
+  document_type: z.enum(DOCUMENT_TYPES),
+  status: z.enum(WORKFLOW_STATUSES),
+  progress_percentage: z.number().min(0).max(100),
+  completed_sections: z.int().nonnegative(),
+  total_sections: z.int().nonnegative(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+
+export const DocumentListSchema = z.strictObject({
+  items: z.array(DocumentListItemSchema).max(100).meta({ description: 'Newest created_at first, ties by thread_id' }),
+  next_cursor: z
+    .string()
+    .nullable()
+    .meta({ description: 'Pass as `cursor` for the next page; null on the last page' }),
+});
