@@ -24,6 +24,8 @@ export interface Transition {
   log?: LogEntry;
   /** The workflow's `error_message` with `to: 'error'` (a default when absent). `to: 'generating'` clears it. */
   errorMessage?: string;
+  /** Names the transition across its retries: a second copy is not applied (WorkflowStore, "Retried writes"). */
+  writeId?: string;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { CaseFacts, Exhibit, LogEntry, Section, Workflow, WorkflowHead } fr
 import { applySectionPatch, applyTransition, copyHead, copySection, initialHead, newestLogs, workflowOf } from '../domain/state-rules.js';
 import {
   MAX_LOGS_KEPT,
+  WRITE_IDS_KEPT,
   type NewWorkflow,
   type PutExhibitResult,
   type SectionPatch,
@@ -12,6 +13,7 @@ import {
   type WorkflowChange,
   type WorkflowChangeKind,
   type WorkflowStore,
+  type WriteOptions,
 } from './workflow-store.js';
 import { DocumentOrder } from './memory-document-list.js';
 
@@ -31,6 +33,8 @@ interface WorkflowRecord {
   logs: LogEntry[];
   expiresAt: number;
   lease: Lease | null;
+  /** The newest applied write ids, oldest first, each with the version its write left ("Retried writes"). */
+  writes: Map<string, number>;
 }
 
 export interface MemoryStoreOptions {
@@ -78,6 +82,7 @@ export class MemoryWorkflowStore implements WorkflowStore {
       logs: [],
       expiresAt: 0,
       lease: null,
+      writes: new Map(),
     };
     for (const entry of logs) pushLog(record, entry);
     this.records.set(head.thread_id, record);
@@ -114,10 +119,11 @@ export class MemoryWorkflowStore implements WorkflowStore {
   async transition(threadId: string, transition: Transition): Promise<TransitionResult> {
     const record = this.live(threadId);
     if (!record) return { ok: false, current: null };
+    if (replayed(record, transition.writeId) !== undefined) return { ok: true, head: record.head };
     if (!transition.from.includes(record.head.status)) return { ok: false, current: record.head.status };
     record.head = applyTransition(record.head, transition);
     if (transition.log) pushLog(record, transition.log);
-    this.commit(record, 'status');
+    this.commit(record, 'status', transition.writeId);
     return { ok: true, head: record.head };
   }
 
@@ -128,22 +134,26 @@ export class MemoryWorkflowStore implements WorkflowStore {
     options: SectionWriteOptions,
   ): Promise<number | null> {
     const record = this.live(threadId);
-    if (!record || !this.holdsLease(record, options.leaseToken)) return null;
+    if (!record) return null;
+    const replay = replayed(record, options.writeId);
+    if (replay !== undefined) return replay;
+    if (!this.holdsLease(record, options.leaseToken)) return null;
     const index = record.sections.findIndex((s) => s.section_id === sectionId);
     if (index < 0) return null;
     const changed = applySectionPatch(record.head, record.sections[index]!, patch);
     record.sections = Object.freeze(record.sections.with(index, Object.freeze(changed.section)));
     record.head = changed.head;
     if (options.log) pushLog(record, options.log);
-    this.commit(record, 'section');
+    this.commit(record, 'section', options.writeId);
     return record.head.version;
   }
 
-  async appendLog(threadId: string, entry: LogEntry): Promise<boolean> {
+  async appendLog(threadId: string, entry: LogEntry, options: WriteOptions = {}): Promise<boolean> {
     const record = this.live(threadId);
     if (!record) return false;
+    if (replayed(record, options.writeId) !== undefined) return true;
     pushLog(record, entry);
-    this.commit(record, 'log');
+    this.commit(record, 'log', options.writeId);
     return true;
   }
 
@@ -253,14 +263,15 @@ export class MemoryWorkflowStore implements WorkflowStore {
     return record.lease !== null && record.lease.token === token && record.lease.expiresAt > this.now();
   }
 
-  /** Ends every write: the next version, `updated_at`, the expiry, and the change announced. */
-  private commit(record: WorkflowRecord, kind: WorkflowChangeKind): void {
+  /** Ends every write: the next version, `updated_at`, the expiry, the write id kept, and the change announced. */
+  private commit(record: WorkflowRecord, kind: WorkflowChangeKind, writeId?: string): void {
     const now = this.now();
     const head = copyHead(record.head);
     head.version = record.head.version + 1;
     head.updated_at = new Date(now).toISOString();
     record.head = Object.freeze(head);
     record.expiresAt = now + this.ttlMs;
+    if (writeId) remember(record, writeId, head.version);
     this.emit({ thread_id: head.thread_id, version: head.version, kind });
   }
 
@@ -279,6 +290,16 @@ export class MemoryWorkflowStore implements WorkflowStore {
     for (const [id, record] of this.records) if (record.expiresAt <= now) this.records.delete(id);
     this.order.compact((id) => this.records.has(id));
   }
+}
+
+/** The version a write with this id left, when one was applied; undefined otherwise (or without an id). */
+function replayed(record: WorkflowRecord, writeId: string | undefined): number | undefined {
+  return writeId ? record.writes.get(writeId) : undefined;
+}
+
+function remember(record: WorkflowRecord, writeId: string, version: number): void {
+  record.writes.set(writeId, version);
+  if (record.writes.size > WRITE_IDS_KEPT) record.writes.delete(record.writes.keys().next().value!);
 }
 
 function pushLog(record: WorkflowRecord, entry: LogEntry): void {

@@ -31,6 +31,7 @@ import {
   type TransitionResult,
   type WorkflowChange,
   type WorkflowStore,
+  type WriteOptions,
 } from './workflow-store.js';
 
 export interface RedisStoreOptions {
@@ -161,6 +162,7 @@ export class RedisWorkflowStore implements WorkflowStore {
       t.at,
       t.log ? JSON.stringify(t.log) : '',
       t.errorMessage ?? 'Document generation failed',
+      t.writeId ?? '',
     ])) as [number, string[] | string | undefined];
     if (reply[0] === 1) {
       const head = decodeHead(reply[1] as string[]);
@@ -183,12 +185,13 @@ export class RedisWorkflowStore implements WorkflowStore {
       JSON.stringify(patch),
       options.leaseToken,
       options.log ? JSON.stringify(options.log) : '',
+      options.writeId ?? '',
     ]);
     return typeof reply === 'number' && reply > 0 ? reply : null;
   }
 
-  async appendLog(threadId: string, entry: LogEntry): Promise<boolean> {
-    return (await this.write(appendLog6, threadId, [JSON.stringify(entry)])) === 1;
+  async appendLog(threadId: string, entry: LogEntry, options: WriteOptions = {}): Promise<boolean> {
+    return (await this.write(appendLog6, threadId, [JSON.stringify(entry), options.writeId ?? ''])) === 1;
   }
 
   async putExhibit(threadId: string, exhibit: Exhibit, log?: LogEntry): Promise<PutExhibitResult | null> {

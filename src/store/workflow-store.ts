@@ -8,7 +8,16 @@ export type TransitionResult =
   | { ok: true; head: WorkflowHead }
   | { ok: false; /** null: the workflow does not exist. */ current: WorkflowStatus | null };
 
-export interface SectionWriteOptions {
+/** What a write that a caller may retry (after `StoreUnavailableError`) passes to be applied at most once. */
+export interface WriteOptions {
+  /**
+   * Names one logical write, the same across its retries (a fresh uuid per write): see "Retried writes" on
+   * {@link WorkflowStore}.
+   */
+  writeId?: string;
+}
+
+export interface SectionWriteOptions extends WriteOptions {
   /** The lease the writing loop holds; the write is refused unless it is still the current, unexpired lease. */
   leaseToken: string;
   /** Appended in the same write. */
@@ -39,7 +48,8 @@ export interface WorkflowChange {
  * - **Versions.** Every write that succeeds (create, transition, updateSection, appendLog, putExhibit) bumps
  *   the workflow's `version` by exactly one, whatever it touched, sets `updated_at`, restarts the expiry and
  *   emits one {@link WorkflowChange} with that version; `delete` emits `deleted` with the version it would
- *   have had next. A write that is refused (or finds no workflow) changes and emits nothing. Reads and lease
+ *   have had next. A write that is refused, finds no workflow or repeats an applied one (its `writeId`, see
+ *   below) changes and emits nothing. Reads and lease
  *   calls change no version and no expiry.
  * - **Section versions.** Every section read carries `version`, the workflow version of the write that last
  *   changed it (its creation included): within one workflow's life, the same section version means the same
@@ -54,7 +64,17 @@ export interface WorkflowChange {
  * - **Expiry.** A workflow expires `WORKFLOW_TTL_SECONDS` after its last write; from then on it is as if
  *   deleted (reads, listings and leases included), though no `deleted` change is announced for it.
  * - **Failure.** `StoreUnavailableError` when the backing service cannot be reached; after one, a write may
- *   or may not have happened (read again to know).
+ *   or may not have happened (read again to know), and may still happen later: a hung Redis runs a
+ *   timed-out command when it wakes.
+ * - **Retried writes.** `transition`, `updateSection` and `appendLog` take an optional `writeId`. A write
+ *   applied with an id is remembered with the workflow (the newest {@link WRITE_IDS_KEPT} of them, for the
+ *   workflow's life); another copy with that id, before or after the first lands, changes nothing, adds no
+ *   log line, bumps no version, emits nothing, and answers as an applied write: `updateSection` the version
+ *   the first copy left, `appendLog` true, `transition` `ok` with the current head — whatever the lease and
+ *   the status are by then. A write that was refused is not remembered (its retry is judged afresh), nor is
+ *   one without an id. So a caller that retries after `StoreUnavailableError` with the same id gets its
+ *   write applied exactly once, provided fewer than {@link WRITE_IDS_KEPT} other identified writes of the
+ *   workflow land between its copies.
  */
 export interface WorkflowStore {
   /** Stores a new workflow at version 1. Throws when the thread id exists. */
@@ -97,7 +117,7 @@ export interface WorkflowStore {
   updateSection(threadId: string, sectionId: string, patch: SectionPatch, options: SectionWriteOptions): Promise<number | null>;
 
   /** Appends a log line (only the newest 100 are kept). False when missing. */
-  appendLog(threadId: string, entry: LogEntry): Promise<boolean>;
+  appendLog(threadId: string, entry: LogEntry, options?: WriteOptions): Promise<boolean>;
 
   /** Adds or replaces (same `exhibit_id`) an exhibit, with its log line. Null when missing. */
   putExhibit(threadId: string, exhibit: Exhibit, log?: LogEntry): Promise<PutExhibitResult | null>;
@@ -158,3 +178,9 @@ export interface WorkflowStore {
 }
 
 export const MAX_LOGS_KEPT = 100;
+
+/**
+ * How many write ids (see "Retried writes" on {@link WorkflowStore}) a workflow remembers: many more than a
+ * generation loop, the only caller that retries, has in flight at once (one).
+ */
+export const WRITE_IDS_KEPT = 16;

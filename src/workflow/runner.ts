@@ -4,7 +4,7 @@ import { findCitations } from '../domain/citations.js';
 import { logEntry } from '../domain/logs.js';
 import type { LogEntry, Section, Workflow } from '../domain/types.js';
 import { StoreUnavailableError } from '../errors.js';
-import type { SectionPatch, WorkflowStore } from '../store/workflow-store.js';
+import type { SectionPatch, Transition, WorkflowStore } from '../store/workflow-store.js';
 import { sanitizeSectionHtml } from './sanitizer.js';
 import type { SectionWriteInput, SectionWriteResult, SectionWriter } from './section-writer.js';
 import { sleep } from './sleep.js';
@@ -186,16 +186,14 @@ export class GenerationRunner {
       if (wf?.status !== 'generating') return 'not-generating';
       const section = wf.sections.find((s) => s.status !== 'completed');
       if (!section) {
-        await this.retrying(
-          () =>
-            this.store.transition(threadId, {
-              from: ['generating'],
-              to: 'completed',
-              at: Date.now(),
-              log: logEntry('success', 'Document generation completed successfully!'),
-            }),
-          signal,
-        );
+        const completed: Transition = {
+          from: ['generating'],
+          to: 'completed',
+          at: Date.now(),
+          log: logEntry('success', 'Document generation completed successfully!'),
+          writeId: uuidv4(),
+        };
+        await this.retrying(() => this.store.transition(threadId, completed), signal);
         return 'not-generating';
       }
       if (!(await this.writeSection(threadId, wf, section, loop))) return 'not-generating';
@@ -264,7 +262,8 @@ export class GenerationRunner {
     await this.save(threadId, section, loop, patch, logEntry('success', `Completed section: ${section.section_name} (${tokens} tokens)`, AGENT));
     for (const id of unknown) {
       const line = logEntry('warning', `${section.section_name} cites Exhibit ${id}, which is not an exhibit of this document`, AGENT);
-      await this.retrying(() => this.store.appendLog(threadId, line), signal);
+      const writeId = uuidv4();
+      await this.retrying(() => this.store.appendLog(threadId, line, { writeId }), signal);
     }
   }
 
@@ -274,17 +273,15 @@ export class GenerationRunner {
     this.log.warn({ err, threadId, section: section.section_id }, 'section writer failed');
     await this.save(threadId, section, loop, { status: 'error', updated_at: iso(Date.now()), content_html: '', error_message: message },
       logEntry('error', `Section failed: ${section.section_name}: ${message}`, AGENT));
-    await this.retrying(
-      () =>
-        this.store.transition(threadId, {
-          from: ['generating', 'paused'],
-          to: 'error',
-          at: Date.now(),
-          errorMessage: `Section "${section.section_name}" failed: ${message}`,
-          log: logEntry('error', 'Document generation failed'),
-        }),
-      loop.controller.signal,
-    );
+    const failed: Transition = {
+      from: ['generating', 'paused'],
+      to: 'error',
+      at: Date.now(),
+      errorMessage: `Section "${section.section_name}" failed: ${message}`,
+      log: logEntry('error', 'Document generation failed'),
+      writeId: uuidv4(),
+    };
+    await this.retrying(() => this.store.transition(threadId, failed), loop.controller.signal);
   }
 
   /**
@@ -325,8 +322,8 @@ export class GenerationRunner {
   /** A section write under the loop's lease; one the store refuses (lease, workflow or section gone) ends the loop. */
   private async save(threadId: string, section: Section, loop: Loop, patch: SectionPatch, log?: LogEntry): Promise<void> {
     const { signal } = loop.controller;
-    const leaseToken = loop.leaseToken!;
-    const version = await this.retrying(() => this.store.updateSection(threadId, section.section_id, patch, { leaseToken, log }), signal);
+    const options = { leaseToken: loop.leaseToken!, log, writeId: uuidv4() };
+    const version = await this.retrying(() => this.store.updateSection(threadId, section.section_id, patch, options), signal);
     if (version === null) this.loseLease(threadId, loop);
     signal.throwIfAborted();
   }
@@ -361,7 +358,11 @@ export class GenerationRunner {
       .catch((err: unknown) => this.log.warn({ err, threadId }, 'status re-check failed'));
   }
 
-  /** Runs a store call, retrying with capped exponential backoff while the store is unavailable. */
+  /**
+   * Runs a store call, retrying with capped exponential backoff while the store is unavailable. A write that
+   * failed so may still have been applied, or be applied later (a hung Redis runs it when it wakes): every
+   * write retried here carries one `writeId` across its attempts, so the store applies it once.
+   */
   private async retrying<T>(call: () => Promise<T>, signal: AbortSignal): Promise<T> {
     let wait = this.options.retryBaseMs ?? 100;
     for (;;) {

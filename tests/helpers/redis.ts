@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,6 +53,11 @@ export interface PrivateRedis {
   /** SIGSTOP / SIGCONT: a server that accepts nothing and answers nothing (a hung host). */
   freeze(): void;
   thaw(): void;
+  /**
+   * Resolves once the server is really stopped after `freeze` (Linux: its /proc state), so a command sent
+   * next is certain to wait; elsewhere at once.
+   */
+  frozen(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,6 +93,23 @@ export async function startPrivateRedis(options: { durable?: boolean } = {}): Pr
     restart: launch,
     freeze: () => child?.kill('SIGSTOP'),
     thaw: () => child?.kill('SIGCONT'),
+    async frozen() {
+      const pid = child?.pid;
+      if (pid === undefined) return;
+      const state = () => {
+        try {
+          // The field after the parenthesised command name: T when stopped by a signal.
+          return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+        } catch {
+          return 'T';
+        }
+      };
+      const deadline = Date.now() + 5000;
+      while (state() !== 'T') {
+        if (Date.now() > deadline) throw new Error(`redis-server ${pid} did not stop`);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    },
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });

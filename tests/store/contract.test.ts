@@ -1,6 +1,6 @@
 import { v4 as uuidv4 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewWorkflow, WorkflowChange, WorkflowStore } from '../../src/store/workflow-store.js';
+import { WRITE_IDS_KEPT, type NewWorkflow, type WorkflowChange, type WorkflowStore } from '../../src/store/workflow-store.js';
 import type { Exhibit, LogEntry, Section, WorkflowStatus } from '../../src/domain/types.js';
 import { waitFor } from '../helpers/app.js';
 import { noticeIfSkipped } from '../helpers/redis.js';
@@ -499,6 +499,95 @@ describe.each(harnesses)('WorkflowStore contract: $name', (harness: StoreHarness
       expect(wf.sections[1]).toMatchObject({ status: 'in_progress', content_html: '' });
       expect(JSON.parse(JSON.stringify(wf.sections[1]))).not.toHaveProperty('error_message');
       expect(wf.sections[0]).toMatchObject({ status: 'completed', content_html: completedPatch(0, 0).content_html });
+    });
+  });
+
+  describe('retried writes (one writeId, applied once)', () => {
+    it('a section write sent twice completes the section once, with one log line and one version', async () => {
+      const seen: WorkflowChange[] = [];
+      const stop = store.subscribe((c) => seen.push(c));
+      await untilListening(seen);
+      const id = await created();
+      await store.acquireLease(id, 'owner', 10_000);
+      const write = { leaseToken: 'owner', log: log('Completed section: Body'), writeId: uuidv4() };
+      const first = await store.updateSection(id, 'body', completedPatch(120, 800), write);
+      const second = await store.updateSection(id, 'body', completedPatch(120, 800), write);
+
+      expect(first).toBe(2);
+      expect(second).toBe(first);
+      const wf = (await store.get(id))!;
+      expect(wf).toMatchObject({ version: 2, completed_sections: 1, total_tokens: 120, completed_ms: 800 });
+      expect(wf.sections[1]).toMatchObject({ status: 'completed', version: 2 });
+      expect(wf.logs.map((l) => l.message)).toEqual(['Starting', 'Completed section: Body']);
+      // Nothing is announced for the copy: the next change is the marker's.
+      await store.appendLog(id, log('marker'));
+      await waitFor(() => seen.some((c) => c.thread_id === id && c.kind === 'log'), { timeoutMs: 5000 });
+      stop();
+      expect(seen.filter((c) => c.thread_id === id)).toEqual([
+        { thread_id: id, version: 1, kind: 'created' },
+        { thread_id: id, version: 2, kind: 'section' },
+        { thread_id: id, version: 3, kind: 'log' },
+      ]);
+    });
+
+    it('a copy that lands after other writes and after the lease is gone answers the version its first copy left', async () => {
+      const id = await created();
+      await store.acquireLease(id, 'owner', 10_000);
+      const write = { leaseToken: 'owner', log: log('Completed'), writeId: uuidv4() };
+      const first = await store.updateSection(id, 'body', completedPatch(120, 800), write);
+      await store.putExhibit(id, exhibit('a'), log('uploaded'));
+      await store.releaseLease(id, 'owner');
+      await store.acquireLease(id, 'successor', 10_000);
+
+      expect(await store.updateSection(id, 'body', completedPatch(120, 800), write)).toBe(first);
+      const wf = (await store.get(id))!;
+      expect(wf).toMatchObject({ version: first! + 1, completed_sections: 1, total_tokens: 120 });
+      expect(wf.logs.map((l) => l.message)).toEqual(['Starting', 'Completed', 'uploaded']);
+    });
+
+    it('a refused write is not remembered: its retry under the lease is applied', async () => {
+      const id = await created();
+      const writeId = uuidv4();
+      expect(await store.updateSection(id, 'body', completedPatch(1, 1), { leaseToken: 'owner', log: log('Completed'), writeId })).toBeNull();
+      await store.acquireLease(id, 'owner', 10_000);
+      expect(await store.updateSection(id, 'body', completedPatch(1, 1), { leaseToken: 'owner', log: log('Completed'), writeId })).toBe(2);
+      expect((await store.get(id))!.logs.map((l) => l.message)).toEqual(['Starting', 'Completed']);
+    });
+
+    it('a log line sent twice is kept once, and both copies answer true', async () => {
+      const id = await created();
+      const writeId = uuidv4();
+      expect(await store.appendLog(id, log('cites Exhibit Z'), { writeId })).toBe(true);
+      expect(await store.appendLog(id, log('cites Exhibit Z'), { writeId })).toBe(true);
+      // Another id is another line.
+      expect(await store.appendLog(id, log('cites Exhibit Z'), { writeId: uuidv4() })).toBe(true);
+      const wf = (await store.get(id))!;
+      expect(wf.version).toBe(3);
+      expect(wf.logs.map((l) => l.message)).toEqual(['Starting', 'cites Exhibit Z', 'cites Exhibit Z']);
+    });
+
+    it('a transition sent twice is applied once, and the copy answers ok with the current head', async () => {
+      const id = await created();
+      const completed = { from: ['generating' as const], to: 'completed' as const, at: Date.now(), log: log('Done', 'success'), writeId: uuidv4() };
+      const first = await store.transition(id, completed);
+      const second = await store.transition(id, completed);
+
+      expect(first).toMatchObject({ ok: true, head: { status: 'completed', version: 2 } });
+      expect(second).toEqual(first);
+      const wf = (await store.get(id))!;
+      expect(wf.version).toBe(2);
+      expect(wf.logs.map((l) => l.message)).toEqual(['Starting', 'Done']);
+    });
+
+    it(`remembers a write id while fewer than ${WRITE_IDS_KEPT} other identified writes follow it`, async () => {
+      const id = await created();
+      const writeId = uuidv4();
+      await store.appendLog(id, log('first'), { writeId });
+      for (let i = 1; i < WRITE_IDS_KEPT; i++) await store.appendLog(id, log(`other ${i}`), { writeId: uuidv4() });
+      await store.appendLog(id, log('first'), { writeId });
+      const wf = (await store.get(id))!;
+      expect(wf.version).toBe(1 + WRITE_IDS_KEPT);
+      expect(wf.logs.filter((l) => l.message === 'first')).toHaveLength(1);
     });
   });
 

@@ -1,4 +1,5 @@
 import { COMPLETED_SUMS } from '../../domain/state-rules.js';
+import { WRITE_IDS_KEPT } from '../workflow-store.js';
 import { READ_FIELDS } from './codec.js';
 
 /**
@@ -7,7 +8,9 @@ import { READ_FIELDS } from './codec.js';
  * takes the six keys of `KeySpace.all()` — meta, sections, exhibits, exhibit-order, logs, lease — and
  * ARGV[1..4] = ttl ms, now (ISO), change channel, thread id; its own arguments follow. It bumps
  * `version`, sets `updated_at`, refreshes the TTL of every workflow key (the lease keeps its own, shorter
- * one) and publishes the change, all inside the script.
+ * one) and publishes the change, all inside the script. A write that takes a write id (the store contract's
+ * "Retried writes") answers a copy whose id `replayed` finds as the first copy did, and `commit` remembers
+ * the id: the meta field `writes` holds the newest ones as a JSON array of {id, version}, oldest first.
  *
  * The rules mirror src/domain/state-rules.ts; the shared contract suite checks both stores agree.
  */
@@ -25,9 +28,25 @@ local function push_log(entry)
     redis.call('LTRIM', KEYS[5], -100, -1)
   end
 end
-local function commit(kind)
+local function replayed(write_id)
+  if write_id == nil or write_id == '' then return nil end
+  local raw = redis.call('HGET', KEYS[1], 'writes')
+  if not raw then return nil end
+  for _, w in ipairs(cjson.decode(raw)) do
+    if w[1] == write_id then return w[2] end
+  end
+  return nil
+end
+local function commit(kind, write_id)
   local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
   redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
+  if write_id ~= nil and write_id ~= '' then
+    local raw = redis.call('HGET', KEYS[1], 'writes')
+    local writes = raw and cjson.decode(raw) or {}
+    table.insert(writes, { write_id, version })
+    if #writes > ${WRITE_IDS_KEPT} then table.remove(writes, 1) end
+    redis.call('HSET', KEYS[1], 'writes', cjson.encode(writes))
+  end
   for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
   redis.call('PUBLISH', ARGV[3], cjson.encode({ thread_id = ARGV[4], version = version, kind = kind }))
   return version
@@ -58,12 +77,13 @@ return 1
 
 /**
  * ARGV[5] allowed current statuses joined by ',', [6] new status, [7] epoch ms of the change, [8] log JSON
- * or '', [9] error message (used when [6] is 'error'). Returns {1, meta as flat array} or {0, current status}
- * ({0} when the workflow does not exist).
+ * or '', [9] error message (used when [6] is 'error'), [10] write id or ''. Returns {1, meta as flat array}
+ * (a replayed write id included) or {0, current status} ({0} when the workflow does not exist).
  */
 export const transition6 = script('dmTransition6', 6, `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {0} end
+if replayed(ARGV[10]) then return {1, redis.call('HGETALL', KEYS[1])} end
 if not string.find(',' .. ARGV[5] .. ',', ',' .. status .. ',', 1, true) then return {0, status} end
 local to = ARGV[6]
 local since = redis.call('HGET', KEYS[1], 'generating_since')
@@ -79,12 +99,13 @@ redis.call('HSET', KEYS[1], 'status', to)
 if to == 'error' then redis.call('HSET', KEYS[1], 'error_message', ARGV[9]) end
 if to == 'generating' then redis.call('HDEL', KEYS[1], 'error_message') end
 push_log(ARGV[8])
-commit('status')
+commit('status', ARGV[10])
 return {1, redis.call('HGETALL', KEYS[1])}
 `);
 
 /**
- * ARGV[5] section id, [6] patch JSON, [7] lease token, [8] log JSON or ''. Refused (0) unless the token holds
+ * ARGV[5] section id, [6] patch JSON, [7] lease token, [8] log JSON or '', [9] write id or ''. A replayed
+ * write id answers the version its first copy left. Otherwise refused (0) unless the token holds
  * the lease — the fence that keeps a loop which lost its lease from writing — or when the section is missing.
  * The patch's fields replace the section's (any status but 'error' clears `error_message`), the section is
  * stamped with the version this write makes, and one entering or leaving 'completed' moves the head's sums
@@ -92,6 +113,8 @@ return {1, redis.call('HGETALL', KEYS[1])}
  */
 export const updateSection6 = script('dmUpdateSection6', 6, `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local replay = replayed(ARGV[9])
+if replay then return replay end
 if redis.call('GET', KEYS[6]) ~= ARGV[7] then return 0 end
 local raw = redis.call('HGET', KEYS[2], ARGV[5])
 if not raw then return 0 end
@@ -113,14 +136,15 @@ if was_completed ~= is_completed then
 end
 redis.call('HSET', KEYS[2], ARGV[5], cjson.encode(s))
 push_log(ARGV[8])
-return commit('section')
+return commit('section', ARGV[9])
 `);
 
-/** ARGV[5] log JSON. */
+/** ARGV[5] log JSON, [6] write id or ''. */
 export const appendLog6 = script('dmAppendLog6', 6, `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if replayed(ARGV[6]) then return 1 end
 push_log(ARGV[5])
-commit('log')
+commit('log', ARGV[6])
 return 1
 `);
 
