@@ -4,6 +4,7 @@ import type { AppDeps } from './app-deps.js';
 import { serveFast } from './http/fast-route.js';
 import { authenticate, ownThreadCheck, requireOwnThread } from './http/middleware/auth.js';
 import { chain } from './http/middleware/chain.js';
+import { refuseWhileDraining } from './http/middleware/draining.js';
 import { errorHandler, notFoundHandler } from './http/middleware/errors.js';
 import { requestMetrics } from './http/middleware/metrics.js';
 import { requestLogging } from './http/middleware/request-log.js';
@@ -28,7 +29,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', deps.config.trustProxy);
 
   // What every request goes through, in this order, as one router layer (see chain.ts). Order matters: the
-  // request id and log, metrics, headers, CORS, then who the user is, then their rate budget, then (below, a
+  // request id and log, metrics, headers, CORS, the drain check, then who the user is, then their rate budget, then (below, a
   // store read) whether the thread is theirs. Mounted at the root and checking for /api themselves: a path
   // mount would rewrite req.url for every request, and Express would parse it again (bench scenario 1).
   const everyRequest = [
@@ -36,6 +37,7 @@ export function createApp(deps: AppDeps): Express {
     requestMetrics(deps.metrics),
     securityHeaders(deps.config),
     corsPolicy(deps.config),
+    refuseWhileDraining(app),
     authenticate(deps.config),
     rateLimits(deps.config, deps.guards, deps.metrics, deps.logger),
   ];

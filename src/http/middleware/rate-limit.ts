@@ -74,7 +74,6 @@ export function rateLimits(config: Config, guards: Guards, metrics: Metrics, log
     const seconds = Math.max(1, resetSeconds);
     next(
       new AppError(`Too many requests; try again in ${seconds} s`, {
-        status: 429,
         code: 'RATE_LIMITED',
         headers: { 'Retry-After': String(seconds) },
       }),
