@@ -75,7 +75,7 @@ export function authenticate(config: Config): RequestHandler | null {
  * 404 `THREAD_NOT_FOUND` for a workflow of another user, exactly as for an unknown one, before the route's
  * own handler (or an upload body) runs. Null when auth is off.
  */
-export function ownThreadCheck(config: Config, service: WorkflowService): RequestHandler | null {
+function ownThreadCheck(config: Config, service: WorkflowService): RequestHandler | null {
   if (!config.authJwtSecret) return null;
   return async (req, res, next) => {
     const user = userOf(res);
