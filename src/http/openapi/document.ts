@@ -71,6 +71,8 @@ export function errorCodesOf(op: Operation, config: Config): ErrorCode[] {
     const limit = op.kind === 'mutating' ? config.rateLimitMutatingMax : config.rateLimitReadMax;
     if (limit > 0) codes.push('RATE_LIMITED');
   }
+  // /metrics has a token of its own (METRICS_TOKEN), apart from the API's.
+  if (op.operationId === 'metrics' && config.metrics.token) codes.push('UNAUTHORIZED');
   codes.push('SHUTTING_DOWN');
   return codes;
 }

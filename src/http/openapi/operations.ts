@@ -155,7 +155,7 @@ export const OPERATIONS: Operation[] = [
     responses: {
       200: { description: 'An event stream', media: { type: 'text/event-stream', schema: { type: 'string' } } },
     },
-    errors: ['THREAD_NOT_FOUND', ...SERVER],
+    errors: ['THREAD_NOT_FOUND', 'TOO_MANY_STREAMS', ...SERVER],
   },
   {
     method: 'post',
@@ -206,7 +206,16 @@ export const OPERATIONS: Operation[] = [
     responses: {
       200: { description: 'Stored', json: 'UploadResponse' },
     },
-    errors: ['VALIDATION_ERROR', 'THREAD_NOT_FOUND', 'FILE_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'UNSUPPORTED_FILE_TYPE', 'EXHIBIT_BUSY', ...SERVER],
+    errors: [
+      'VALIDATION_ERROR',
+      'THREAD_NOT_FOUND',
+      'REQUEST_TIMEOUT',
+      'FILE_TOO_LARGE',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'UNSUPPORTED_FILE_TYPE',
+      'EXHIBIT_BUSY',
+      ...SERVER,
+    ],
   },
   {
     method: 'get',
