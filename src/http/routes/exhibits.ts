@@ -54,7 +54,6 @@ export function exhibitRoutes({ service, exhibits, config }: AppDeps): Router {
     req.setTimeout(idleMs, () =>
       upload.abort(
         new AppError(`No data received for ${idleMs} ms; upload abandoned`, {
-          status: 408,
           code: 'REQUEST_TIMEOUT',
           headers: { Connection: 'close' },
         }),
