@@ -6,6 +6,7 @@ import { createMetricsServer } from './http/metrics-server.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { closeDeps, createDeps, startBackgroundWork } from './deps.js';
 import { logAuthMode } from './http/middleware/auth.js';
+import { startDraining } from './http/middleware/draining.js';
 import { createLogger } from './logger.js';
 
 function readConfig(): Config {
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, config.shutdownTimeoutMs);
     forced.unref();
+    // Requests still arriving on open keep-alive connections get 503 SHUTTING_DOWN and a closed connection.
+    startDraining(app);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     metricsServer?.close();
     metricsServer?.closeAllConnections();

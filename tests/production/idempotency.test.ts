@@ -1,25 +1,38 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.js';
 import { MemoryKeyValueStore } from '../../src/http/guards/key-value.js';
 import { Idempotency } from '../../src/http/middleware/idempotency.js';
 import { MemoryWorkflowStore } from '../../src/store/memory-store.js';
 import type { WorkflowStore } from '../../src/store/workflow-store.js';
-import { makeTestApp, type TestApp } from '../helpers/app.js';
+import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
 import { bearer, SECRET, token, uniqueUser } from './helpers.js';
 
-/** A memory store whose `create` takes `delayMs` (so racing requests overlap) and can be made to fail. */
-function slowCreateStore(delayMs: number) {
+/**
+ * A memory store whose `create` waits until the test opens its gate (so racing requests overlap for as
+ * long as the test needs) and can be made to fail.
+ */
+function gatedCreateStore() {
   const real = new MemoryWorkflowStore({ ttlSeconds: 3600 });
-  const control = { fail: false, creates: 0 };
+  let open = () => {};
+  const control = {
+    fail: false,
+    creates: 0,
+    gate: Promise.resolve(),
+    /** Holds every later `create` until the returned function is called. */
+    close(): () => void {
+      control.gate = new Promise<void>((resolve) => (open = resolve));
+      return () => open();
+    },
+  };
   const store = new Proxy(real, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (prop !== 'create' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
       return async (...args: unknown[]) => {
         control.creates++;
-        await new Promise((r) => setTimeout(r, delayMs));
+        await control.gate;
         if (control.fail) throw new StoreUnavailableError(new Error('simulated'));
         return (value as (...a: unknown[]) => Promise<void>).apply(target, args);
       };
@@ -41,9 +54,9 @@ async function workflowsOfCase(store: WorkflowStore, caseId: string): Promise<st
 
 describe('Idempotency-Key on POST /api/generate-petition (memory)', () => {
   let t: TestApp;
-  const slow = slowCreateStore(150);
+  const gated = gatedCreateStore();
   beforeAll(async () => {
-    t = await makeTestApp({ overrides: { store: slow.store } });
+    t = await makeTestApp({ overrides: { store: gated.store } });
   });
   afterAll(() => t.close());
 
@@ -62,13 +75,25 @@ describe('Idempotency-Key on POST /api/generate-petition (memory)', () => {
 
   it('when ten requests with one key race, all get the same thread and exactly one workflow exists', async () => {
     const body = { case_id: `race-${uniqueUser()}`, user_id: uniqueUser() };
-    const creates = slow.control.creates;
-    const results = await Promise.all(Array.from({ length: 10 }, () => startReq(t, 'race-key', body)));
-    expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
-    expect(new Set(results.map((r) => r.body.thread_id)).size).toBe(1);
-    expect(results.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(9);
-    expect(slow.control.creates - creates).toBe(1);
-    expect(await workflowsOfCase(t.deps.store, body.case_id)).toEqual([results[0]!.body.thread_id]);
+    const creates = gated.control.creates;
+    const claims = vi.spyOn(t.deps.guards.keys, 'setIfAbsent');
+    const open = gated.control.close();
+    try {
+      const racing = Promise.all(Array.from({ length: 10 }, () => startReq(t, 'race-key', body)));
+      // All ten have tried to claim the key while the first one's workflow is still being created.
+      await waitFor(() => claims.mock.calls.length >= 10);
+      expect(gated.control.creates - creates).toBe(1);
+      open();
+      const results = await racing;
+      expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
+      expect(new Set(results.map((r) => r.body.thread_id)).size).toBe(1);
+      expect(results.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(9);
+      expect(gated.control.creates - creates).toBe(1);
+      expect(await workflowsOfCase(t.deps.store, body.case_id)).toEqual([results[0]!.body.thread_id]);
+    } finally {
+      open();
+      claims.mockRestore();
+    }
   });
 
   it('refuses the same key with a different body with 422 and starts nothing', async () => {
@@ -110,11 +135,11 @@ describe('Idempotency-Key on POST /api/generate-petition (memory)', () => {
 
   it('gives the key back when the first request fails, so a retry starts the workflow', async () => {
     const body = { case_id: `retry-${uniqueUser()}`, user_id: uniqueUser() };
-    slow.control.fail = true;
+    gated.control.fail = true;
     try {
       expect((await startReq(t, 'retry-key', body)).status).toBe(503);
     } finally {
-      slow.control.fail = false;
+      gated.control.fail = false;
     }
     const retry = await startReq(t, 'retry-key', body);
     expect(retry.status).toBe(200);
@@ -125,14 +150,20 @@ describe('Idempotency-Key on POST /api/generate-petition (memory)', () => {
 
 describe('Idempotency-Key expiry and auth', () => {
   it('forgets a key after IDEMPOTENCY_TTL_SECONDS', async () => {
-    const t = await makeTestApp({ env: { IDEMPOTENCY_TTL_SECONDS: '1' } });
+    // Only the clock is fake: the key's expiry is read from Date, while requests still run on real timers.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t = await makeTestApp({ env: { IDEMPOTENCY_TTL_SECONDS: '60' } });
     try {
       const body = { case_id: `ttl-${uniqueUser()}`, user_id: uniqueUser() };
       const first = await startReq(t, 'ttl-key', body);
-      await new Promise((r) => setTimeout(r, 1100));
+      vi.setSystemTime(Date.now() + 59_000);
+      expect((await startReq(t, 'ttl-key', body)).body.thread_id).toBe(first.body.thread_id);
+      vi.setSystemTime(Date.now() + 2_000);
       const later = await startReq(t, 'ttl-key', body);
+      expect(later.status).toBe(200);
       expect(later.body.thread_id).not.toBe(first.body.thread_id);
     } finally {
+      vi.useRealTimers();
       await t.close();
     }
   });

@@ -4,6 +4,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pdf as pdfFile, png } from '../exhibits/fixtures.js';
+import { startDraining } from '../../src/http/middleware/draining.js';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { OpenApiChecker } from './openapi-check.js';
 import { bearer, SECRET, switchableStore, token, uniqueUser } from './helpers.js';
@@ -152,6 +153,7 @@ describe('real responses match the OpenAPI document', () => {
       expect(c.res(await request(app).get(file).set('Range', 'bytes=0-3')).status).toBe(206);
       expect(c.res(await request(app).get(file).set('If-Modified-Since', whole.headers['last-modified']!)).status).toBe(304);
       expect(c.res(await request(app).get(file).set('Range', 'bytes=99999999-')).status).toBe(416);
+      expect(c.res(await request(app).get(file).set('If-Match', '"another-version"')).status).toBe(412);
       expect(c.res(await request(app).get(`/api/exhibits/${id}/nothing.pdf`)).status).toBe(404);
 
       // PDF: whole, ranged, conditional, unsatisfiable, not completed, unknown.
@@ -160,6 +162,7 @@ describe('real responses match the OpenAPI document', () => {
       expect(c.res(await request(app).get(`/api/download-petition-pdf/${id}`).set('Range', 'bytes=0-9')).status).toBe(206);
       expect(c.res(await request(app).get(`/api/download-petition-pdf/${id}`).set('If-None-Match', pdf.headers.etag!)).status).toBe(304);
       expect(c.res(await request(app).get(`/api/download-petition-pdf/${id}`).set('Range', 'bytes=99999999-')).status).toBe(416);
+      expect(c.res(await request(app).get(`/api/download-petition-pdf/${id}`).set('If-Match', '"another-version"')).status).toBe(412);
       expect(c.res(await request(app).get(`/api/download-petition-pdf/${crypto.randomUUID()}`)).status).toBe(404);
 
       // Pause / resume: refused on a completed workflow, then on a slow one they succeed.
@@ -199,6 +202,17 @@ describe('real responses match the OpenAPI document', () => {
       c.res(await request(app).get('/readyz'));
       c.res(await request(app).get('/metrics'));
       c.res(await request(app).get('/docs'));
+
+      // Draining (SIGTERM): every endpoint answers 503 SHUTTING_DOWN.
+      startDraining(app);
+      for (const [template, ops] of Object.entries(c.doc.paths as Record<string, Record<string, unknown>>)) {
+        const path = template.replace('{thread_id}', id).replace('{stored_name}', 'x.pdf');
+        for (const method of Object.keys(ops)) {
+          const res = c.res(await request(app)[method as 'get'](path));
+          expect(res.status, `${method} ${template}`).toBe(503);
+          expect(res.body.code).toBe('SHUTTING_DOWN');
+        }
+      }
       record(c);
     } finally {
       await t.close();
@@ -291,7 +305,8 @@ describe('real responses match the OpenAPI document', () => {
   });
 
   it('for authentication (401), ownership (404) and user mismatch (403)', async () => {
-    const t = await makeTestApp({ env: { AUTH_JWT_SECRET: SECRET } });
+    const metricsToken = 'm'.repeat(24);
+    const t = await makeTestApp({ env: { AUTH_JWT_SECRET: SECRET, METRICS_TOKEN: metricsToken } });
     try {
       const c = await checker(t);
       const owner = uniqueUser('owner');
@@ -321,6 +336,9 @@ describe('real responses match the OpenAPI document', () => {
       const events = await peek(t.app, `/api/document/events/${id}`);
       c.check({ method: 'GET', path: `/api/document/events/${id}`, ...events, body: JSON.parse(events.text) });
       expect(events.status).toBe(401);
+      // /metrics has its own token, not the API's.
+      expect(c.res(await request(t.app).get('/metrics').set(mine)).status).toBe(401);
+      expect(c.res(await request(t.app).get('/metrics').set('Authorization', `Bearer ${metricsToken}`)).status).toBe(200);
       record(c);
     } finally {
       await t.close();
@@ -330,6 +348,7 @@ describe('real responses match the OpenAPI document', () => {
   it('covers every documented status, except the few listed with their reason', () => {
     const notExercised: Record<string, string> = {
       'generatePetition 409': 'IDEMPOTENCY_IN_PROGRESS needs a first request stuck for 10 s; the idempotency tests cover the race',
+      'uploadExhibit 408': 'REQUEST_TIMEOUT needs an upload idle for UPLOAD_IDLE_TIMEOUT_MS; tests/http/upload-limits.test.ts covers it',
     };
     const missing = [...documented].filter((d) => !seen.has(d) && !(d in notExercised)).sort();
     expect(missing).toEqual([]);

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
@@ -10,38 +10,44 @@ const pauseUnknown = (t: TestApp, headers: Record<string, string> = {}) =>
 
 describe('rate limits, open mode (per IP)', () => {
   let t: TestApp;
-  let short: TestApp;
   beforeAll(async () => {
     t = await makeTestApp({ env: { RATE_LIMIT_MUTATING_MAX: '3', RATE_LIMIT_READ_MAX: '5', RATE_LIMIT_WINDOW_SECONDS: '60', TRUST_PROXY: 'true' } });
-    short = await makeTestApp({ env: { RATE_LIMIT_MUTATING_MAX: '3', RATE_LIMIT_WINDOW_SECONDS: '2', TRUST_PROXY: 'true' } });
   });
   afterAll(async () => {
+    vi.useRealTimers();
     await t.close();
-    await short.close();
   });
 
   it('answers 429 RATE_LIMITED with Retry-After once the budget is spent, then lets requests through after the window', async () => {
-    const ip = { 'X-Forwarded-For': '203.0.113.7' };
-    const t = short;
-    for (let i = 0; i < 3; i++) {
-      const res = await pauseUnknown(t, ip);
-      expect(res.status).toBe(404);
-      expect(res.headers['ratelimit-limit']).toBe('3');
-      // Each request counts once (one limiter runs per request).
-      expect(res.headers['ratelimit-remaining']).toBe(String(2 - i));
+    // Only the clock is fake: the window is read from Date, while requests still run on real timers.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const ip = { 'X-Forwarded-For': '203.0.113.7' };
+      for (let i = 0; i < 3; i++) {
+        const res = await pauseUnknown(t, ip);
+        expect(res.status).toBe(404);
+        expect(res.headers['ratelimit-limit']).toBe('3');
+        // Each request counts once (one limiter runs per request).
+        expect(res.headers['ratelimit-remaining']).toBe(String(2 - i));
+      }
+      const limited = await pauseUnknown(t, ip);
+      expect(limited.status).toBe(429);
+      expect(limited.body.code).toBe('RATE_LIMITED');
+      const retryAfter = Number(limited.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60); // never more than the window
+      // A refused request does nothing: starting a workflow is refused too and stores nothing.
+      const before = (await t.deps.store.listActive()).length;
+      expect((await request(t.app).post('/api/generate-petition').set(ip).send({ case_id: 'rl', user_id: 'u' })).status).toBe(429);
+      expect((await t.deps.store.listActive()).length).toBe(before);
+      // Still refused just before the window ends; answered again once it has.
+      vi.setSystemTime(Date.now() + (retryAfter - 1) * 1000);
+      expect((await pauseUnknown(t, ip)).status).toBe(429);
+      vi.setSystemTime(Date.now() + 1001);
+      expect((await pauseUnknown(t, ip)).status).toBe(404);
+    } finally {
+      vi.useRealTimers();
     }
-    const limited = await pauseUnknown(t, ip);
-    expect(limited.status).toBe(429);
-    expect(limited.body.code).toBe('RATE_LIMITED');
-    const retryAfter = Number(limited.headers['retry-after']);
-    expect(retryAfter).toBeGreaterThanOrEqual(1);
-    expect(retryAfter).toBeLessThanOrEqual(2); // never more than the 2-s window
-    // A refused request does nothing: starting a workflow is refused too and stores nothing.
-    const before = (await t.deps.store.listActive()).length;
-    expect((await request(t.app).post('/api/generate-petition').set(ip).send({ case_id: 'rl', user_id: 'u' })).status).toBe(429);
-    expect((await t.deps.store.listActive()).length).toBe(before);
-    // The window resets.
-    await waitFor(async () => (await pauseUnknown(t, ip)).status === 404, { timeoutMs: 5000, intervalMs: 200 });
   });
 
   it('counts each client IP separately', async () => {
@@ -147,7 +153,11 @@ describe.skipIf(!redisAvailable)('rate limits with REDIS_URL', () => {
       const id = (await request(a.app).post('/api/generate-petition').send({ case_id: 'rl-read', user_id: 'u' })).body.thread_id;
       const poll = (t: TestApp) => request(t.app).get(`/api/document/preview/${id}`);
       for (let i = 0; i < 3; i++) expect((await poll(a)).status).toBe(200);
-      await new Promise((r) => setTimeout(r, 250)); // a's batch reaches Redis
+      // a's batch has reached Redis: the shared counter of this window holds its three polls.
+      await waitFor(async () => {
+        const [, keys] = await redis.client.scan('0', 'MATCH', `${redis.prefix}rl:read:*`, 'COUNT', 1000);
+        return keys.length === 1 && (await redis.client.get(keys[0]!)) === '3';
+      });
       const fourth = await poll(b);
       expect(fourth.status).toBe(200);
       expect(fourth.headers['ratelimit-remaining']).toBe('0');

@@ -34,8 +34,8 @@ export interface SyncedCounterOptions {
 /**
  * A rate-limit counter shared by every process through Redis, at one Redis command per client per window per
  * process plus one per client per `flushMs` while it is active, instead of one per request: for the reading
- * budget, which a frontend spends every 2 s per open document (bench scenario 4: the counter's script per
- * poll was a third of what a poll cost the Redis store's main thread).
+ * budget, which a frontend spends every 2 s per open document: a Redis round trip per poll takes the Redis
+ * preview below its throughput guard (docs/decisions/http-02-rate-limit-counters.md).
  *
  * Windows are fixed and aligned (`floor(now / windowMs)`), so every process counts the same window under the
  * same key. The first hit of a client in a window waits for Redis (so a process that has not seen the client

@@ -9,11 +9,11 @@ import { StartBodySchema } from '../schemas.js';
 
 const REALM = 'Bearer realm="document-monitor"';
 
-const unauthorized = (detail: string, invalid: boolean) =>
+/** 401 with the RFC 6750 challenge; `error: 'invalid_token'` when a token came but is not acceptable. */
+const unauthorized = (detail: string, options: { error?: 'invalid_token' } = {}) =>
   new AppError(detail, {
-    status: 401,
     code: 'UNAUTHORIZED',
-    headers: { 'WWW-Authenticate': invalid ? `${REALM}, error="invalid_token"` : REALM },
+    headers: { 'WWW-Authenticate': options.error ? `${REALM}, error="${options.error}"` : REALM },
   });
 
 /** The authenticated user of this request; undefined when auth is off. */
@@ -50,20 +50,20 @@ export function authenticate(config: Config): RequestHandler | null {
   return async (req, res, next) => {
     if (!isApiPath(req.path) || operationOf(req, res)?.kind === 'public') return next();
     const header = req.get('authorization');
-    if (!header) throw unauthorized('A bearer token is required (Authorization: Bearer <token>)', false);
+    if (!header) throw unauthorized('A bearer token is required (Authorization: Bearer <token>)');
     const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(header.trim());
-    if (!match) throw unauthorized('Malformed Authorization header; expected "Bearer <JWT>"', true);
+    if (!match) throw unauthorized('Malformed Authorization header; expected "Bearer <JWT>"', { error: 'invalid_token' });
     let sub: unknown;
     let exp: number | undefined;
     try {
       ({ payload: { sub, exp } } = await jwtVerify(match[1]!, key, options));
     } catch (err) {
-      if (err instanceof joseErrors.JWTExpired) throw unauthorized('The token has expired', true);
-      if (err instanceof joseErrors.JOSEError) throw unauthorized('The token is not valid', true);
+      if (err instanceof joseErrors.JWTExpired) throw unauthorized('The token has expired', { error: 'invalid_token' });
+      if (err instanceof joseErrors.JOSEError) throw unauthorized('The token is not valid', { error: 'invalid_token' });
       throw err;
     }
     if (!StartBodySchema.shape.user_id.safeParse(sub).success) {
-      throw unauthorized('The token subject is not a valid user id (1-128 of letters, digits and . _ : @ -)', true);
+      throw unauthorized('The token subject is not a valid user id (1-128 of letters, digits and . _ : @ -)', { error: 'invalid_token' });
     }
     res.locals.user = sub;
     if (exp !== undefined) res.locals.tokenExpiresAt = exp * 1000;
@@ -75,7 +75,7 @@ export function authenticate(config: Config): RequestHandler | null {
  * 404 `THREAD_NOT_FOUND` for a workflow of another user, exactly as for an unknown one, before the route's
  * own handler (or an upload body) runs. Null when auth is off.
  */
-export function ownThreadCheck(config: Config, service: WorkflowService): RequestHandler | null {
+function ownThreadCheck(config: Config, service: WorkflowService): RequestHandler | null {
   if (!config.authJwtSecret) return null;
   return async (req, res, next) => {
     const user = userOf(res);
@@ -109,7 +109,7 @@ export const bindBodyUser: RequestHandler = (req, res, next) => {
   const given = (body as Record<string, unknown>).user_id;
   if (given === undefined) (body as Record<string, unknown>).user_id = user;
   else if (given !== user) {
-    throw new AppError('user_id must be the authenticated user', { status: 403, code: 'FORBIDDEN' });
+    throw new AppError('user_id must be the authenticated user', { code: 'FORBIDDEN' });
   }
   next();
 };

@@ -84,14 +84,12 @@ export class Idempotency {
       const claim = JSON.parse(text) as Claim;
       if (claim.fp !== fp) {
         throw new AppError('Idempotency-Key was already used with a different request body', {
-          status: 422,
           code: 'IDEMPOTENCY_KEY_REUSED',
         });
       }
       if (claim.thread_id) return { thread_id: claim.thread_id, replayed: true };
       if (Date.now() > deadline) {
         throw new AppError('A request with this Idempotency-Key is still being processed', {
-          status: 409,
           code: 'IDEMPOTENCY_IN_PROGRESS',
           headers: { 'Retry-After': '1' },
         });

@@ -15,7 +15,7 @@ export function requestMetrics(metrics: Metrics): RequestHandler {
     // Looked up before routing changes req.url; auth and rate limits reuse it.
     const op = operationOf(req, res);
     // Node emits `close` on every response, after `finish` for one that completed and alone for one the client
-    // left: one listener, where `finish` plus `close` were two, each with its wrapper (bench scenario 4's polls).
+    // left: one listener serves both.
     res.once('close', () => {
       const status = res.headersSent ? res.statusCode : 499; // 499: the client left before an answer
       const labels = { method: req.method, route: op?.path ?? 'other', status: String(status) };

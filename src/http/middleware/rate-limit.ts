@@ -29,11 +29,10 @@ interface Budget {
  *
  * The counting is behind express-rate-limit's `Store` interface: its memory store, or with Redis
  * rate-limit-redis's atomic script per request (the mutating budget) and `SyncedCounterStore`'s batches (the
- * reading budget, spent by every poll): `Guards.rateLimitStore`. What runs per request is this one function over the store, with the headers that
- * express-rate-limit's middleware sets (`standardHeaders: 'draft-6'`). That middleware awaited six times per
- * request, validated its configuration again and evaluated `req.ip` for a debug line even with debugging off:
- * about 27 µs of a 270 µs preview poll and 3 KB of its garbage in-process (`bench/.tmp/pollalloc.ts`; see the
- * README's change log).
+ * reading budget, spent by every poll): `Guards.rateLimitStore`. What runs per request is this one function
+ * over the store, with the headers express-rate-limit's middleware sets (`standardHeaders: 'draft-6'`):
+ * that middleware awaits several times per request and re-validates its configuration, which the polled
+ * preview cannot afford (docs/decisions/http-02-rate-limit-counters.md).
  */
 export function rateLimits(config: Config, guards: Guards, metrics: Metrics, logger: Logger): RequestHandler | null {
   const windowSeconds = config.rateLimitWindowSeconds;
@@ -74,7 +73,6 @@ export function rateLimits(config: Config, guards: Guards, metrics: Metrics, log
     const seconds = Math.max(1, resetSeconds);
     next(
       new AppError(`Too many requests; try again in ${seconds} s`, {
-        status: 429,
         code: 'RATE_LIMITED',
         headers: { 'Retry-After': String(seconds) },
       }),

@@ -21,9 +21,8 @@ type LazyRequest = Request & { [CHILD]?: Logger };
 /**
  * Request ids and one log line per request: successes at `debug`, 4xx at `info`, 5xx and errors at `error`.
  *
- * pino-http builds a child logger for every request up front, serializing its bindings; on the preview
- * poll that was the largest single cost after Express itself (bench/README: scenario 1). So when `debug`
- * is off — where a 2xx is never logged — `req.log` is a getter on the app's request prototype (`proto`,
+ * pino-http builds a child logger for every request up front, serializing its bindings: on the polled
+ * preview, a cost paid per request for a line that is almost never written. So when `debug` is off — where a 2xx is never logged — `req.log` is a getter on the app's request prototype (`proto`,
  * i.e. `app.request`), defined once, that builds the child only if something logs; a per-request
  * `defineProperty` cost more than the rest of this middleware. The line pino-http would write is written
  * on the response's `close`, which Node emits after `finish` and for aborted responses alike. With

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../../config.js';
+import { ERRORS, type ErrorCode, type ErrorSpec } from '../../errors.js';
 import { COMPONENTS, OPERATIONS, type Operation, type ResponseSpec } from './operations.js';
 
 type Json = Record<string, unknown>;
@@ -22,8 +23,7 @@ function componentSchemas(config: Config): Json {
 }
 
 function response(spec: ResponseSpec): Json {
-  const description = spec.codes ? `${spec.description}. Codes: ${spec.codes.join(', ')}` : spec.description;
-  const out: Json = { description };
+  const out: Json = { description: spec.description };
   if (spec.json) out.content = { 'application/json': { schema: ref(spec.json) } };
   if (spec.media) out.content = { [spec.media.type]: { schema: spec.media.schema } };
   if (spec.headers) {
@@ -34,33 +34,53 @@ function response(spec: ResponseSpec): Json {
   return out;
 }
 
-/** The responses every protected route may give on top of its own, depending on the configuration. */
-function guardResponses(op: Operation, config: Config): Record<number, ResponseSpec> {
-  const extra: Record<number, ResponseSpec> = {};
-  if (op.kind === 'public') return extra;
-  if (config.authJwtSecret) {
-    extra[401] = {
-      description: 'Missing, malformed, expired or wrongly signed bearer token',
-      json: 'Error',
-      codes: ['UNAUTHORIZED'],
-      headers: { 'WWW-Authenticate': { text: 'Bearer challenge' } },
+/**
+ * One response per status of `codes`, from the registry: the `Error` body with `code` narrowed to the codes of
+ * that status, each listed in the description; a header is required when every code of the status sends it.
+ */
+function errorResponses(codes: readonly ErrorCode[]): Record<number, Json> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of new Set(codes)) {
+    const status = ERRORS[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const out: Record<number, Json> = {};
+  for (const [status, list] of byStatus) {
+    const specs: ErrorSpec[] = list.map((code) => ERRORS[code]);
+    const headers: Json = {};
+    for (const spec of specs) {
+      for (const [name, text] of Object.entries(spec.headers ?? {})) {
+        const required = specs.every((s) => s.headers && name in s.headers);
+        headers[name] = { description: text, required, schema: { type: 'string' } };
+      }
+    }
+    out[status] = {
+      description: list.map((code) => `${code}: ${ERRORS[code].description}`).join('; '),
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error', properties: { code: { enum: list } } } } },
+      ...(Object.keys(headers).length ? { headers } : {}),
     };
   }
-  const limit = op.kind === 'mutating' ? config.rateLimitMutatingMax : config.rateLimitReadMax;
-  if (limit > 0) {
-    extra[429] = {
-      description: `More than ${limit} requests per ${config.rateLimitWindowSeconds} s`,
-      json: 'Error',
-      codes: ['RATE_LIMITED'],
-      headers: { 'Retry-After': { text: 'Seconds until the window resets' } },
-    };
-  }
-  return extra;
+  return out;
 }
 
-/** The statuses an operation may answer with under this configuration (the document's and the tests'). */
-export function responsesOf(op: Operation, config: Config): Record<number, ResponseSpec> {
-  return { ...op.responses, ...guardResponses(op, config) };
+/** The error codes an operation may answer under this configuration: its own, the guards', and draining. */
+export function errorCodesOf(op: Operation, config: Config): ErrorCode[] {
+  const codes: ErrorCode[] = [...op.errors];
+  if (op.kind !== 'public') {
+    if (config.authJwtSecret) codes.push('UNAUTHORIZED');
+    const limit = op.kind === 'mutating' ? config.rateLimitMutatingMax : config.rateLimitReadMax;
+    if (limit > 0) codes.push('RATE_LIMITED');
+  }
+  // /metrics has a token of its own (METRICS_TOKEN), apart from the API's.
+  if (op.operationId === 'metrics' && config.metrics.token) codes.push('UNAUTHORIZED');
+  codes.push('SHUTTING_DOWN');
+  return codes;
+}
+
+/** Every response of an operation under this configuration, by status (the document's and the tests'). */
+export function responsesOf(op: Operation, config: Config): Record<number, Json> {
+  const ok = Object.fromEntries(Object.entries(op.responses).map(([status, spec]) => [status, response(spec)]));
+  return { ...ok, ...errorResponses(errorCodesOf(op, config)) };
 }
 
 function operation(op: Operation, config: Config): Json {
@@ -87,11 +107,7 @@ function operation(op: Operation, config: Config): Json {
     operationId: op.operationId,
     summary: op.summary,
     tags: [op.tag],
-    responses: Object.fromEntries(
-      Object.entries(responsesOf(op, config))
-        .sort(([a], [b]) => Number(a) - Number(b))
-        .map(([status, spec]) => [status, response(spec)]),
-    ),
+    responses: Object.fromEntries(Object.entries(responsesOf(op, config)).sort(([a], [b]) => Number(a) - Number(b))),
   };
   if (parameters.length) out.parameters = parameters;
   if (op.body) out.requestBody = { required: true, content: { [op.body.type]: { schema: ref(op.body.schema) } } };
@@ -101,9 +117,9 @@ function operation(op: Operation, config: Config): Json {
 }
 
 /**
- * The OpenAPI 3.1 description of the service, generated from the zod schemas the routes validate with and
- * the response schemas the tests check real responses against. It reflects the configuration: the 401
- * and 429 answers and the bearer requirement appear only when auth and limits are on.
+ * The OpenAPI 3.1 description of the service, generated from the zod schemas the routes validate with, the
+ * response schemas the tests check real responses against, and the error registry. It reflects the
+ * configuration: the 401 and 429 answers and the bearer requirement appear only when auth and limits are on.
  */
 export function buildOpenApiDocument(config: Config, serverUrl = '/'): Json {
   const paths: Record<string, Json> = {};

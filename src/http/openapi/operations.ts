@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
+import type { ErrorCode } from '../../errors.js';
 import { StartBodySchema } from '../schemas.js';
 import {
   DocumentListSchema,
@@ -37,6 +38,7 @@ export const COMPONENTS = {
 
 export type ComponentName = keyof typeof COMPONENTS;
 
+/** A response that is not an error (errors come from the registry, see `Operation.errors`). */
 export interface ResponseSpec {
   description: string;
   /** A JSON body of this component. */
@@ -45,8 +47,6 @@ export interface ResponseSpec {
   media?: { type: string; schema: Record<string, unknown> };
   /** Response headers; `optional` ones are sent only in some cases. */
   headers?: Record<string, { text: string; optional?: boolean }>;
-  /** Error codes this status carries, listed in the description. */
-  codes?: string[];
 }
 
 export interface Operation {
@@ -63,14 +63,18 @@ export interface Operation {
   body?: { type: 'application/json' | 'multipart/form-data'; schema: ComponentName };
   /** Also accepts the `Idempotency-Key` header. */
   idempotent?: boolean;
+  /** The answers that are not errors, by status. */
   responses: Record<number, ResponseSpec>;
+  /**
+   * The error codes the route itself may answer; their statuses and descriptions come from the registry
+   * (src/errors.ts). Those of the guards (auth, rate limits) and `SHUTTING_DOWN` are added by the document.
+   */
+  errors: ErrorCode[];
 }
 
 const THREAD = { thread_id: 'Workflow id (UUID v4) returned by generate-petition' };
-const err = (description: string, ...codes: string[]): ResponseSpec => ({ description, json: 'Error', codes });
-const notFound = err('Unknown thread (malformed ids and workflows of another user included)', 'THREAD_NOT_FOUND');
-const unavailable = err('The store cannot be reached; retry after Retry-After', 'STORE_UNAVAILABLE', 'SHUTTING_DOWN');
-const internal = err('Unexpected failure; never carries internal details', 'INTERNAL_ERROR');
+/** What any route that reaches the store may answer besides its own errors. */
+const SERVER: ErrorCode[] = ['INTERNAL_ERROR', 'STORE_UNAVAILABLE'];
 const binary = (type: string) => ({ type, schema: { type: 'string', contentMediaType: type } });
 
 /** Every endpoint the service answers. Routes, docs, metrics labels and the ownership check all use it. */
@@ -93,15 +97,17 @@ export const OPERATIONS: Operation[] = [
           'Idempotent-Replayed': { text: '"true" when this answers a repeated key', optional: true },
         },
       },
-      400: err('Body fails the schema (the field is named) or is not JSON', 'VALIDATION_ERROR', 'INVALID_JSON'),
-      403: err('user_id differs from the token subject', 'FORBIDDEN'),
-      409: err('A request with this Idempotency-Key is still being processed', 'IDEMPOTENCY_IN_PROGRESS'),
-      413: err('Body over 64 KiB', 'PAYLOAD_TOO_LARGE'),
-      415: err('Body is not application/json', 'UNSUPPORTED_MEDIA_TYPE'),
-      422: err('This Idempotency-Key was used with a different body', 'IDEMPOTENCY_KEY_REUSED'),
-      500: internal,
-      503: unavailable,
     },
+    errors: [
+      'VALIDATION_ERROR',
+      'INVALID_JSON',
+      'FORBIDDEN',
+      'IDEMPOTENCY_IN_PROGRESS',
+      'PAYLOAD_TOO_LARGE',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'IDEMPOTENCY_KEY_REUSED',
+      ...SERVER,
+    ],
   },
   {
     method: 'get',
@@ -114,10 +120,8 @@ export const OPERATIONS: Operation[] = [
     responses: {
       200: { description: 'The current state', json: 'Preview', headers: { ETag: { text: 'Validator for If-None-Match' }, 'Cache-Control': { text: 'no-cache' } } },
       304: { description: 'Unchanged since the ETag sent in If-None-Match' },
-      404: notFound,
-      500: internal,
-      503: unavailable,
     },
+    errors: ['THREAD_NOT_FOUND', ...SERVER],
   },
   {
     method: 'get',
@@ -137,10 +141,8 @@ export const OPERATIONS: Operation[] = [
     responses: {
       200: { description: 'One page', json: 'DocumentList', headers: { ETag: { text: 'Validator for If-None-Match' }, 'Cache-Control': { text: 'no-cache' } } },
       304: { description: 'Unchanged since the ETag sent in If-None-Match' },
-      400: err('A parameter is invalid or unknown, or the cursor is not one this API gave out (the parameter is named)', 'INVALID_QUERY'),
-      500: internal,
-      503: unavailable,
     },
+    errors: ['INVALID_QUERY', ...SERVER],
   },
   {
     method: 'get',
@@ -152,10 +154,8 @@ export const OPERATIONS: Operation[] = [
     params: THREAD,
     responses: {
       200: { description: 'An event stream', media: { type: 'text/event-stream', schema: { type: 'string' } } },
-      404: notFound,
-      500: internal,
-      503: unavailable,
     },
+    errors: ['THREAD_NOT_FOUND', 'TOO_MANY_STREAMS', ...SERVER],
   },
   {
     method: 'post',
@@ -167,11 +167,8 @@ export const OPERATIONS: Operation[] = [
     params: THREAD,
     responses: {
       200: { description: 'Paused', json: 'PauseResponse' },
-      400: err("Not in status 'generating'", 'INVALID_STATE'),
-      404: notFound,
-      500: internal,
-      503: unavailable,
     },
+    errors: ['INVALID_STATE', 'THREAD_NOT_FOUND', ...SERVER],
   },
   {
     method: 'post',
@@ -183,11 +180,8 @@ export const OPERATIONS: Operation[] = [
     params: THREAD,
     responses: {
       200: { description: 'Generating again', json: 'ResumeResponse' },
-      400: err("Not in status 'paused'", 'INVALID_STATE'),
-      404: notFound,
-      500: internal,
-      503: unavailable,
     },
+    errors: ['INVALID_STATE', 'THREAD_NOT_FOUND', ...SERVER],
   },
   {
     method: 'delete',
@@ -197,7 +191,8 @@ export const OPERATIONS: Operation[] = [
     tag: 'workflows',
     kind: 'mutating',
     params: THREAD,
-    responses: { 204: { description: 'Removed' }, 404: notFound, 500: internal, 503: unavailable },
+    responses: { 204: { description: 'Removed' } },
+    errors: ['THREAD_NOT_FOUND', ...SERVER],
   },
   {
     method: 'post',
@@ -210,13 +205,17 @@ export const OPERATIONS: Operation[] = [
     body: { type: 'multipart/form-data', schema: 'UploadForm' },
     responses: {
       200: { description: 'Stored', json: 'UploadResponse' },
-      400: err('Missing or invalid exhibit_id, no file, several files, malformed form', 'VALIDATION_ERROR'),
-      404: notFound,
-      413: err('File over MAX_UPLOAD_BYTES', 'FILE_TOO_LARGE'),
-      415: err('Not multipart, or content not accepted', 'UNSUPPORTED_MEDIA_TYPE', 'UNSUPPORTED_FILE_TYPE'),
-      500: internal,
-      503: err('Another upload of this exhibit holds it, or the store is unavailable', 'EXHIBIT_BUSY', 'STORE_UNAVAILABLE'),
     },
+    errors: [
+      'VALIDATION_ERROR',
+      'THREAD_NOT_FOUND',
+      'REQUEST_TIMEOUT',
+      'FILE_TOO_LARGE',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'UNSUPPORTED_FILE_TYPE',
+      'EXHIBIT_BUSY',
+      ...SERVER,
+    ],
   },
   {
     method: 'get',
@@ -230,11 +229,8 @@ export const OPERATIONS: Operation[] = [
       200: { description: 'The file, with its recorded type (the exhibit mime_type)', media: binary('*/*') },
       206: { description: 'Part of the file', media: binary('*/*') },
       304: { description: 'Not modified' },
-      404: err('Not a recorded exhibit of that thread', 'NOT_FOUND', 'THREAD_NOT_FOUND'),
-      416: err('Range not satisfiable', 'VALIDATION_ERROR'),
-      500: internal,
-      503: unavailable,
     },
+    errors: ['NOT_FOUND', 'THREAD_NOT_FOUND', 'PRECONDITION_FAILED', 'RANGE_NOT_SATISFIABLE', ...SERVER],
   },
   {
     method: 'get',
@@ -248,12 +244,8 @@ export const OPERATIONS: Operation[] = [
       200: { description: 'The PDF (attachment)', media: binary('application/pdf'), headers: { 'Content-Disposition': { text: 'attachment; filename="<document_type>_<thread_id>.pdf"' } } },
       206: { description: 'Part of the PDF', media: binary('application/pdf') },
       304: { description: 'Not modified' },
-      400: err('Generation not completed yet', 'NOT_COMPLETED'),
-      404: notFound,
-      416: err('Range not satisfiable', 'VALIDATION_ERROR'),
-      500: internal,
-      503: unavailable,
     },
+    errors: ['NOT_COMPLETED', 'THREAD_NOT_FOUND', 'PRECONDITION_FAILED', 'RANGE_NOT_SATISFIABLE', ...SERVER],
   },
   {
     method: 'get',
@@ -263,6 +255,7 @@ export const OPERATIONS: Operation[] = [
     tag: 'operations',
     kind: 'public',
     responses: { 200: { description: 'OpenAPI 3.1', media: { type: 'application/json', schema: { type: 'object' } } } },
+    errors: [],
   },
   {
     method: 'get',
@@ -272,6 +265,7 @@ export const OPERATIONS: Operation[] = [
     tag: 'operations',
     kind: 'public',
     responses: { 200: { description: 'Up', json: 'Health' } },
+    errors: [],
   },
   {
     method: 'get',
@@ -280,7 +274,8 @@ export const OPERATIONS: Operation[] = [
     summary: 'The store is reachable',
     tag: 'operations',
     kind: 'public',
-    responses: { 200: { description: 'Ready', json: 'Ready' }, 503: unavailable },
+    responses: { 200: { description: 'Ready', json: 'Ready' } },
+    errors: ['STORE_UNAVAILABLE'],
   },
   {
     method: 'get',
@@ -290,6 +285,7 @@ export const OPERATIONS: Operation[] = [
     tag: 'operations',
     kind: 'public',
     responses: { 200: { description: 'Prometheus text format', media: { type: 'text/plain', schema: { type: 'string' } } } },
+    errors: [],
   },
   {
     method: 'get',
@@ -299,6 +295,7 @@ export const OPERATIONS: Operation[] = [
     tag: 'operations',
     kind: 'public',
     responses: { 200: { description: 'HTML page', media: { type: 'text/html', schema: { type: 'string' } } } },
+    errors: [],
   },
 ];
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DOCUMENT_TYPES, EXHIBIT_TEXT_STATUSES, SECTION_STATUSES, WORKFLOW_STATUSES } from '../../domain/types.js';
+import { ERROR_CODES } from '../../errors.js';
 
 /**
  * The shapes of every JSON response, in one place. The OpenAPI document is generated from these (and from
@@ -13,7 +14,7 @@ const ThreadId = z.uuid({ version: 'v4' }).meta({ description: 'Workflow (thread
 export const ErrorBodySchema = z
   .strictObject({
     detail: z.string().meta({ description: 'Human-readable message' }),
-    code: z.string().regex(/^[A-Z_]+$/).meta({ description: 'Stable machine-readable code (README: error codes)' }),
+    code: z.enum(ERROR_CODES).meta({ description: 'Stable machine-readable code (README: error codes)' }),
   })
   ;
 

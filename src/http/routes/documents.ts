@@ -92,9 +92,9 @@ export function parseListQuery(raw: Record<string, unknown>, user: string | unde
 /**
  * `GET /api/documents`: one page of the caller's documents, newest first (SPEC "Finding documents"). The
  * dashboard polls it every 2 s; the ETag is the body's hash, so an unchanged page costs the store read and
- * a 304, never the body. Also served by the app's fast route (app.ts), like the preview.
+ * a 304, never the body.
  */
-export function listHandler(store: WorkflowStore): RequestHandler {
+function listHandler(store: WorkflowStore): RequestHandler {
   // A store may answer an unchanged page with the same object (the Redis store does): its body is made once.
   const bodies = new WeakMap<DocumentPage, { body: Buffer; etag: string }>();
   const render = (page: DocumentPage) => {
@@ -130,11 +130,6 @@ export function listHandler(store: WorkflowStore): RequestHandler {
 const EMPTY: DocumentPage = Object.freeze({ items: [], next: null });
 
 const LIST_PATH = '/api/documents';
-
-/** The list's URL in its plain form (this exact path, with or without a query), for the fast route. */
-export function matchList(url: string): Record<string, string> | null {
-  return url === LIST_PATH || url.startsWith(`${LIST_PATH}?`) ? {} : null;
-}
 
 export function documentRoutes({ store }: AppDeps): Router {
   const router = Router();

@@ -31,7 +31,6 @@ export function eventRoutes({ store, events, config }: AppDeps): Router {
     const client = clientOf(req, res);
     if ((open.get(client) ?? 0) >= config.server.sseMaxPerClient) {
       throw new AppError(`Too many open event streams (at most ${config.server.sseMaxPerClient} per client)`, {
-        status: 429,
         code: 'TOO_MANY_STREAMS',
         headers: { 'Retry-After': String(Math.ceil(SSE_RETRY_MS / 1000)) },
       });

@@ -11,7 +11,7 @@ import { isThreadId } from '../../workflow/service.js';
 // Room for the multipart boundaries, part headers and the exhibit_id field around the file itself.
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
-const exhibitNotFound = () => new AppError('Exhibit not found', { status: 404, code: 'NOT_FOUND' });
+const exhibitNotFound = () => new AppError('Exhibit not found', { code: 'NOT_FOUND' });
 
 /**
  * Errors of the multipart parser that are neither ours nor multer's ("Unexpected end of form", "Malformed
@@ -22,7 +22,7 @@ function asUploadError(err: unknown, maxBytes: number): unknown {
   if (err instanceof multer.MulterError && err.code === 'LIMIT_FILE_SIZE') return fileTooLarge(maxBytes);
   if (err instanceof AppError || err instanceof multer.MulterError) return err;
   if (typeof err === 'object' && err !== null && 'syscall' in err) return err;
-  return new AppError('Malformed multipart/form-data body', { status: 400, code: 'VALIDATION_ERROR', cause: err });
+  return new AppError('Malformed multipart/form-data body', { code: 'VALIDATION_ERROR', cause: err });
 }
 
 export function exhibitRoutes({ service, exhibits, config }: AppDeps): Router {
@@ -35,7 +35,7 @@ export function exhibitRoutes({ service, exhibits, config }: AppDeps): Router {
   const checkBeforeBody: RequestHandler = async (req, _res, next) => {
     await service.require(req.params.thread_id as string);
     if (!req.is('multipart/form-data')) {
-      throw new AppError('Uploads must be sent as multipart/form-data', { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+      throw new AppError('Uploads must be sent as multipart/form-data', { code: 'UNSUPPORTED_MEDIA_TYPE' });
     }
     const declared = Number(req.get('content-length'));
     if (declared > config.maxUploadBytes + MULTIPART_OVERHEAD_BYTES) {
@@ -54,7 +54,6 @@ export function exhibitRoutes({ service, exhibits, config }: AppDeps): Router {
     req.setTimeout(idleMs, () =>
       upload.abort(
         new AppError(`No data received for ${idleMs} ms; upload abandoned`, {
-          status: 408,
           code: 'REQUEST_TIMEOUT',
           headers: { Connection: 'close' },
         }),

@@ -9,14 +9,14 @@ import { jsonBody } from '../middleware/json-body.js';
 import { parsedBody, validateBody } from '../middleware/validate.js';
 import { StartBodySchema } from '../schemas.js';
 
-/** `GET /api/document/preview/:thread_id`; also served by the app's fast route (app.ts). */
-export function previewHandler(preview: PreviewService): RequestHandler {
+/** `GET /api/document/preview/:thread_id`, the hot path: every open document polls it every 2 s. */
+function previewHandler(preview: PreviewService): RequestHandler {
   return async (req, res) => {
     const id = req.params.thread_id as string;
     const result = isThreadId(id) ? await preview.render(id, req.get('if-none-match')) : null;
     if (!result) throw threadNotFound(id);
-    // The hot path: the body is a ready Buffer and the ETag is ours, so plain Node calls replace res.set /
-    // res.send (header normalisation, freshness and ETag checks that have nothing left to do here).
+    // The body is a ready Buffer and the ETag is ours, so plain Node calls replace res.set / res.send (header
+    // normalisation, freshness and ETag checks that have nothing left to do here).
     res.setHeader('ETag', result.etag);
     res.setHeader('Cache-Control', 'no-cache');
     if (!result.body) {
@@ -28,19 +28,6 @@ export function previewHandler(preview: PreviewService): RequestHandler {
     res.setHeader('Content-Length', result.body.length);
     res.end(result.body);
   };
-}
-
-const PREVIEW_PATH = '/api/document/preview/';
-
-/**
- * The preview's URL in its plain form — this exact path and a thread id, with or without a query — for the
- * fast route; anything else (another case, a trailing slash, percent-encoding) is left to Express's router.
- */
-export function matchPreview(url: string): { thread_id: string } | null {
-  if (!url.startsWith(PREVIEW_PATH)) return null;
-  const query = url.indexOf('?', PREVIEW_PATH.length);
-  const id = url.slice(PREVIEW_PATH.length, query < 0 ? undefined : query);
-  return isThreadId(id) ? { thread_id: id } : null;
 }
 
 export function workflowRoutes({ service, preview, idempotency, metrics, exhibits, pdf }: AppDeps): Router {
