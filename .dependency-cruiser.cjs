@@ -40,6 +40,13 @@ module.exports = {
       to: { path: '^src/http/' },
     },
     {
+      name: 'http-through-services',
+      severity: 'error',
+      comment: 'Routes and middleware reach state through the services, never the store itself.',
+      from: { path: '^src/http/' },
+      to: { path: '^src/store/' },
+    },
+    {
       name: 'http-only-from-the-composition-root',
       severity: 'error',
       comment: 'Only the composition root (app.ts, server.ts, deps.ts, app-deps.ts) reaches into src/http.',

@@ -4,6 +4,7 @@ import type { WorkflowStore } from '../store/workflow-store.js';
 import { initialSections } from '../domain/document-types.js';
 import { logEntry } from '../domain/logs.js';
 import type { GenerationRunner } from './runner.js';
+import type { DocumentPage, DocumentQuery } from '../domain/document-list.js';
 import type { CaseFacts, DocumentType, WorkflowHead, WorkflowStatus } from '../domain/types.js';
 
 export interface StartRequest {
@@ -28,6 +29,16 @@ export class WorkflowService {
     private readonly store: WorkflowStore,
     private readonly runner: Pick<GenerationRunner, 'ensureRunning' | 'stop'>,
   ) {}
+
+  /** One page of documents, newest first (SPEC "Finding documents"). */
+  list(query: DocumentQuery): Promise<DocumentPage> {
+    return this.store.listDocuments(query);
+  }
+
+  /** Resolves when the store answers; throws `StoreUnavailableError` otherwise (readiness). */
+  ping(): Promise<void> {
+    return this.store.ping();
+  }
 
   onDelete(hook: DeleteHook): void {
     this.deleteHooks.push(hook);

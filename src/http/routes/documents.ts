@@ -5,7 +5,7 @@ import type { AppDeps } from '../../app-deps.js';
 import { progressPercentage, type DocumentPage, type DocumentQuery, type DocumentSummary } from '../../domain/document-list.js';
 import { DOCUMENT_TYPES, WORKFLOW_STATUSES } from '../../domain/types.js';
 import { AppError } from '../../errors.js';
-import type { WorkflowStore } from '../../store/workflow-store.js';
+import type { WorkflowService } from '../../workflow/service.js';
 import { etagMatches } from '../../workflow/preview.js';
 import { decodeCursor, encodeCursor } from '../list-cursor.js';
 import { userOf } from '../middleware/auth.js';
@@ -94,7 +94,7 @@ export function parseListQuery(raw: Record<string, unknown>, user: string | unde
  * dashboard polls it every 2 s; the ETag is the body's hash, so an unchanged page costs the store read and
  * a 304, never the body.
  */
-function listHandler(store: WorkflowStore): RequestHandler {
+function listHandler(service: WorkflowService): RequestHandler {
   // A store may answer an unchanged page with the same object (the Redis store does): its body is made once.
   const bodies = new WeakMap<DocumentPage, { body: Buffer; etag: string }>();
   const render = (page: DocumentPage) => {
@@ -110,7 +110,7 @@ function listHandler(store: WorkflowStore): RequestHandler {
   };
   return async (req, res) => {
     const query = parseListQuery(req.query as Record<string, unknown>, userOf(res));
-    const { body, etag } = render(query ? await store.listDocuments(query) : EMPTY);
+    const { body, etag } = render(query ? await service.list(query) : EMPTY);
     res.setHeader('ETag', etag);
     res.setHeader('Cache-Control', 'no-cache');
     // With auth on, the same URL answers each user with their own documents.
@@ -131,8 +131,8 @@ const EMPTY: DocumentPage = Object.freeze({ items: [], next: null });
 
 const LIST_PATH = '/api/documents';
 
-export function documentRoutes({ store }: AppDeps): Router {
+export function documentRoutes({ service }: AppDeps): Router {
   const router = Router();
-  router.get(LIST_PATH, listHandler(store));
+  router.get(LIST_PATH, listHandler(service));
   return router;
 }
