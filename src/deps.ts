@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import { EventHub } from './events/event-hub.js';
 import { ExhibitService } from './exhibits/exhibit-service.js';
 import { Janitor } from './exhibits/janitor.js';
-import { TextService } from './exhibits/text/text-service.js';
+import { TextService, type TextServiceDeps } from './exhibits/text/text-service.js';
 import { probeOcrTools } from './exhibits/text/tools.js';
 import { Guards } from './http/guards/guards.js';
 import { Idempotency } from './http/middleware/idempotency.js';
@@ -23,6 +23,8 @@ import { WorkflowService } from './workflow/service.js';
 export interface DepsOverrides {
   store?: WorkflowStore;
   writer?: SectionWriter;
+  /** The text extractor runner and the OCR tools found (instead of probing the machine). */
+  text?: Partial<Pick<TextServiceDeps, 'run' | 'tools'>>;
 }
 
 /** The composition root: builds every collaborator from the configuration. */
@@ -40,7 +42,14 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
   };
   const preview = new PreviewService(store, metadataSettings);
   const events = new EventHub({ store, logger, metadata: metadataSettings });
-  const text = new TextService({ config, store, logger, claims: await createTextClaims(config, logger), tools: await probeOcrTools() });
+  const text = new TextService({
+    config,
+    store,
+    logger,
+    claims: await createTextClaims(config, logger),
+    tools: overrides.text?.tools ?? (await probeOcrTools()),
+    run: overrides.text?.run,
+  });
   const exhibits = new ExhibitService({ config, store, logger, text });
   const pdf = new PdfService({ config, store, logger });
   pdf.onRender((event) => {

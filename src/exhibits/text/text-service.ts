@@ -117,6 +117,11 @@ export class TextService {
     }
   }
 
+  /** Jobs queued or running in this process. */
+  get busy(): number {
+    return this.known.size;
+  }
+
   /** Listens to finished extractions; returns the function that stops listening. */
   onExtracted(listener: (event: ExtractionEvent) => void): () => void {
     this.listeners.add(listener);
