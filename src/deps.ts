@@ -12,7 +12,7 @@ import { instrumentStore } from './metrics/instrument-store.js';
 import { Metrics } from './metrics/metrics.js';
 import { PdfService } from './pdf/pdf-service.js';
 import { createStore } from './store/create-store.js';
-import { createTextClaims } from './store/text-claims.js';
+import { createTextClaims } from './store/create-text-claims.js';
 import type { WorkflowStore } from './store/workflow-store.js';
 import { PreviewService } from './workflow/preview.js';
 import { createRunner, templateWriter } from './workflow/create-runner.js';

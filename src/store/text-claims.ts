@@ -1,5 +1,3 @@
-import type { Logger } from 'pino';
-
 /**
  * Which process runs which exhibit's text extraction (SPEC "Exhibit text": with several processes each
  * extraction runs once, and one left unfinished by a crashed process is taken up again).
@@ -72,19 +70,4 @@ export class MemoryTextClaims implements TextClaims {
   }
 
   async close(): Promise<void> {}
-}
-
-/** Shared claims in Redis when `REDIS_URL` is set (every process sees every job), this process's otherwise. */
-export async function createTextClaims(
-  options: { redisUrl: string | undefined; redisKeyPrefix: string; redisCommandTimeoutMs: number },
-  logger: Logger,
-): Promise<TextClaims> {
-  if (!options.redisUrl) return new MemoryTextClaims();
-  const { RedisTextClaims } = await import('./redis/text-claims.js');
-  return RedisTextClaims.connect({
-    url: options.redisUrl,
-    keyPrefix: options.redisKeyPrefix,
-    commandTimeoutMs: options.redisCommandTimeoutMs,
-    logger,
-  });
 }

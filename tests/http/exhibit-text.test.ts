@@ -2,10 +2,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeOcrTools } from '../../src/exhibits/text/tools.js';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { folderOf, preview, startWorkflow, upload } from '../exhibits/uploads.js';
-import { docx, flateBombPdf, nestedPdf, pngBomb, scannedPdf, textPdf, tiffBomb, wordsPng } from '../exhibits/text/files.js';
+import { docx, flateBombPdf, nestedPdf, ocrTestsRun, pngBomb, scannedPdf, tesseractTestsRun, textPdf, tiffBomb, wordsPng } from '../exhibits/text/files.js';
 
 /**
  * Exhibit text over HTTP with the real extractor: real files in, their text out; hostile files end
@@ -13,9 +12,7 @@ import { docx, flateBombPdf, nestedPdf, pngBomb, scannedPdf, textPdf, tiffBomb, 
  * machine they take a while: the waits are long.
  */
 
-const tools = await probeOcrTools();
-const ocr = tools.tesseract && tools.pdftoppm;
-if (!ocr) console.warn('notice: OCR over HTTP skipped: tesseract (with English) or pdftoppm is not installed');
+const ocr = ocrTestsRun;
 
 const LONG = { timeoutMs: 180_000, intervalMs: 200 };
 type ShownExhibit = { exhibit_id: string; file_path: string; text_status?: string; text_chars?: number; text_error?: string };
@@ -109,7 +106,7 @@ describe('hostile exhibits', { timeout: 300_000 }, () => {
     const hostile: Array<[string, Buffer, string]> = [
       ['h.1', await flateBombPdf(1024), 'inflates-to-1-GB.pdf'],
       ['h.2', nestedPdf(100_000), 'nested.pdf'],
-      ...(tools.tesseract
+      ...(tesseractTestsRun
         ? [
             ['h.3', await pngBomb(25_000), 'bomb.png'] as [string, Buffer, string],
             ['h.4', await tiffBomb(25_000), 'bomb.tiff'] as [string, Buffer, string],

@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeOcrTools } from '../../src/exhibits/text/tools.js';
-import { scannedPdf, textPdf } from '../exhibits/text/files.js';
+import { ocrTestsRun, scannedPdf, textPdf } from '../exhibits/text/files.js';
 import { multipart } from '../exhibits/multipart.js';
 import { waitFor } from '../helpers/app.js';
 import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
 import { preview, sharedDataDir, startServer, startWorkflow, stopAllServers, type ServerProcess } from './server-process.js';
 
 noticeIfSkipped(redisAvailable, 'multi-process exhibit text tests');
-const tools = await probeOcrTools();
 
 async function upload(base: string, threadId: string, exhibitId: string, content: Buffer, filename: string): Promise<void> {
   const { body, contentType } = multipart([
@@ -66,10 +64,10 @@ describe.skipIf(!redisAvailable)('exhibit text with two processes on one Redis',
     for (const name of names) expect(logs.filter((m) => m.startsWith(`Exhibit ${name}: text read`)), name).toHaveLength(1);
   });
 
-  it.skipIf(!tools.tesseract || !tools.pdftoppm)('takes up the extraction of a process killed while running it', async () => {
+  it.skipIf(!ocrTestsRun)('takes up the extraction of a process killed while running it', async () => {
     const id = await startWorkflow(a.url);
     await upload(a.url, id, 'k.1', await scannedPdf(['Killed midway', 'Taken up by the other process', 'Third page']), 'scan.pdf');
-    const owner = await waitFor(() => [a, b].find((s) => extractions(s, id, 'k.1') === 1), { timeoutMs: 60_000, intervalMs: 50 });
+    const owner = (await waitFor(() => [a, b].find((s) => extractions(s, id, 'k.1') === 1), { timeoutMs: 60_000, intervalMs: 50 }))!;
     const survivor = owner === a ? b : a;
     owner.signal('SIGKILL');
     await owner.exited;

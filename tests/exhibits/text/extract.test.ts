@@ -5,11 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ExtractReply, OcrTools } from '../../../src/exhibits/text/protocol.js';
 import { runExtractor, type ExtractOutcome } from '../../../src/exhibits/text/run-extractor.js';
 import { probeOcrTools } from '../../../src/exhibits/text/tools.js';
-import { docx, flateBombPdf, nestedPdf, pngBomb, scannedPdf, textPdf, tiffBomb, wordsPng } from './files.js';
+import { docx, flateBombPdf, nestedPdf, ocrTestsRun, pngBomb, scannedPdf, tesseractTestsRun, textPdf, tiffBomb, wordsPng } from './files.js';
 
 const tools = await probeOcrTools();
-const ocrAvailable = tools.tesseract && tools.pdftoppm;
-if (!ocrAvailable) console.warn('notice: OCR tests skipped: tesseract (with English) or pdftoppm is not installed');
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dm-extract-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,7 +52,7 @@ describe('extracting the text of an exhibit', { timeout: 120_000 }, () => {
     expect(out.ocrPages).toBe(0);
   });
 
-  it.skipIf(!ocrAvailable)('reads a scanned PDF (pages that are only an image) by OCR', async () => {
+  it.skipIf(!ocrTestsRun)('reads a scanned PDF (pages that are only an image) by OCR', async () => {
     const out = text(await extract(await scannedPdf(['Certificate of Membership awarded to Ada Lovelace', 'Association for Computing Machinery']), 'application/pdf'));
     expect(words(out.text)).toContain('certificate of membership');
     expect(words(out.text)).toContain('ada lovelace');
@@ -62,7 +60,7 @@ describe('extracting the text of an exhibit', { timeout: 120_000 }, () => {
     expect(out).toMatchObject({ pages: 2, ocrPages: 2 });
   });
 
-  it.skipIf(!ocrAvailable)('reads the printed words of a PNG by OCR', async () => {
+  it.skipIf(!ocrTestsRun)('reads the printed words of a PNG by OCR', async () => {
     const out = text(await extract(await wordsPng('Outstanding Researcher Award 2024\nPresented by the Institute'), 'image/png'));
     expect(words(out.text)).toContain('outstanding researcher award 2024');
     expect(words(out.text)).toContain('presented by the institute');
@@ -88,7 +86,7 @@ describe('extracting the text of an exhibit', { timeout: 120_000 }, () => {
     expect(out.notes.join(' ')).toMatch(/pages? not read \(character limit\)/);
   });
 
-  it.skipIf(!ocrAvailable)('reads at most TEXT_MAX_PAGES pages by OCR', async () => {
+  it.skipIf(!ocrTestsRun)('reads at most TEXT_MAX_PAGES pages by OCR', async () => {
     const out = text(await extract(await scannedPdf(['First scanned page here', 'Second scanned page here', 'Third scanned page here']), 'application/pdf', { maxOcrPages: 1 }));
     expect(out.ocrPages).toBe(1);
     expect(words(out.text)).toContain('first scanned page');
@@ -136,12 +134,12 @@ describe('hostile files end failed with a reason', { timeout: 120_000 }, () => {
     expect(out).toMatchObject({ ok: false, error: expect.stringMatching(/^Could not read the PDF: .*call stack/) });
   });
 
-  it.skipIf(!tools.tesseract)('a PNG decompressing to 625 megapixels', async () => {
+  it.skipIf(!tesseractTestsRun)('a PNG decompressing to 625 megapixels', async () => {
     const out = await extract(await pngBomb(25_000), 'image/png');
     expect(out).toMatchObject({ ok: false, error: expect.stringMatching(/^Could not read the image: |needs more memory/) });
   });
 
-  it.skipIf(!tools.tesseract)('a TIFF decompressing to 625 megapixels', async () => {
+  it.skipIf(!tesseractTestsRun)('a TIFF decompressing to 625 megapixels', async () => {
     const out = await extract(await tiffBomb(25_000), 'image/tiff');
     expect(out).toMatchObject({ ok: false, error: expect.stringMatching(/^Could not read the image: |needs more memory/) });
   });
