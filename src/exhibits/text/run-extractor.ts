@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ExtractReply, ExtractRequest } from './protocol.js';
@@ -26,7 +27,7 @@ const LOADER = FROM_SOURCE ? ['--import', import.meta.resolve('tsx')] : [];
  * file failed now and then while the machine was busy.
  */
 const RUNTIME_MB = 256;
-/** Background work: the kernel gives requests the CPU first. */
+/** Background work: the kernel gives requests the CPU first (see lowerPriority). */
 const NICE = 19;
 /** Time the extractor gets past its own deadline to answer what it has. */
 const ANSWER_GRACE_MS = 2000;
@@ -68,11 +69,7 @@ export function runExtractor(
       ended ??= outcome;
       killGroup(child.pid);
     };
-    try {
-      if (child.pid) os.setPriority(child.pid, NICE);
-    } catch {
-      // Not permitted here: it runs at normal priority.
-    }
+    if (child.pid) lowerPriority(child.pid);
     const timer = setTimeout(
       () => end(failed(`Text extraction took longer than ${limits.timeoutMs} ms (TEXT_TIMEOUT_MS)`)),
       limits.timeoutMs,
@@ -100,6 +97,25 @@ export function runExtractor(
       resolve(ended ?? answer(Buffer.concat(out).toString('utf8'), code, sig, stderr, limits));
     });
   });
+}
+
+/**
+ * Makes the extractor (and the tools it starts) yield the CPU to the service. A process in a session of its
+ * own (`detached`) is also in a scheduling group of its own where Linux groups by session (autogroup, on by
+ * default): the kernel then shares the CPU between the groups first, and a process's nice value counts only
+ * within its group. So the group gets the nice value too.
+ */
+function lowerPriority(pid: number): void {
+  try {
+    os.setPriority(pid, NICE);
+  } catch {
+    // Not permitted here: it runs at normal priority.
+  }
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, String(NICE));
+  } catch {
+    // Not Linux, or autogroups are off: the nice value alone counts.
+  }
 }
 
 function answer(stdout: string, code: number | null, signal: NodeJS.Signals | null, stderr: string, limits: ExtractorLimits): ExtractReply {

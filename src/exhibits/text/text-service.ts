@@ -31,6 +31,8 @@ export interface ExtractionEvent {
   mimeType: string;
   status: ExhibitTextResult['text_status'];
   ms: number;
+  /** Epoch ms at which it finished. */
+  finishedAt: number;
   pages: number;
   ocrPages: number;
   chars: number;
@@ -305,6 +307,7 @@ export class TextService {
       mimeType: exhibit.mime_type,
       status: result.text_status,
       ms,
+      finishedAt: Date.now(),
       pages: reply.ok ? (reply.pages ?? 0) : 0,
       ocrPages: reply.ok ? reply.ocrPages : 0,
       chars: result.text_chars ?? 0,
