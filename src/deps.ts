@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { EventHub } from './events/event-hub.js';
 import { ExhibitService } from './exhibits/exhibit-service.js';
 import { Janitor } from './exhibits/janitor.js';
+import { exhibitTextReader } from './exhibits/text/exhibit-text.js';
 import { TextService, type TextServiceDeps } from './exhibits/text/text-service.js';
 import { probeOcrTools } from './exhibits/text/tools.js';
 import { Guards } from './http/guards/guards.js';
@@ -75,8 +76,9 @@ export async function createDeps(config: Config, logger: Logger, overrides: Deps
 
 /** Who writes the sections (`WRITER`): the local template writer, or a model behind an OpenAI-compatible API. */
 function sectionWriter(config: Config, logger: Logger): SectionWriter {
-  // Without an `exhibitText` source the model's prompts carry no exhibit excerpts.
-  return config.writer === 'openai' ? createModelWriter(config, logger) : templateWriter(config);
+  if (config.writer !== 'openai') return templateWriter(config);
+  // The prompts carry excerpts of the exhibits a section cites, read from their extracted text.
+  return createModelWriter(config, logger, { exhibitText: exhibitTextReader({ uploadDir: config.uploadDir, maxChars: config.text.maxChars }) });
 }
 
 /**

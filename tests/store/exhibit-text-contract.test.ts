@@ -4,10 +4,10 @@ import type { Exhibit, ExhibitTextResult, LogEntry } from '../../src/domain/type
 import type { WorkflowChange, WorkflowStore } from '../../src/store/workflow-store.js';
 import { waitFor } from '../helpers/app.js';
 import { noticeIfSkipped } from '../helpers/redis.js';
-import { memoryHarness, memoryOverPortHarness, redisClusterHarness, redisHarness, type StoreHarness } from './harness.js';
+import { memoryHarness, redisClusterHarness, redisHarness, type StoreHarness } from './harness.js';
 
 // setExhibitText, run against every store like the main contract suite (tests/store/contract.test.ts).
-const harnesses = [memoryHarness(), memoryOverPortHarness(), redisHarness(), redisClusterHarness()];
+const harnesses = [memoryHarness(), redisHarness(), redisClusterHarness()];
 for (const h of harnesses) noticeIfSkipped(h.available, `the exhibit text contract on ${h.name}`);
 
 const log = (message: string): LogEntry => ({ timestamp: new Date().toISOString(), level: 'info', message, agent: 'test' });
