@@ -157,10 +157,11 @@ describe('real responses match the OpenAPI document', () => {
       expect(c.res(await request(app).get(file).set('If-Match', '"another-version"')).status).toBe(412);
       expect(c.res(await request(app).get(`/api/exhibits/${id}/nothing.pdf`)).status).toBe(404);
 
-      // Exhibit text: once read, conditional, unknown exhibit, none (an image without OCR).
+      // Exhibit text: once read, conditional, precondition failed, unknown exhibit, none (an image without OCR).
       await waitFor(async () => (await request(app).get(`${file}/text`)).status === 200, { timeoutMs: 60_000, intervalMs: 100 });
       const text = c.res(await request(app).get(`${file}/text`));
       expect(c.res(await request(app).get(`${file}/text`).set('If-Modified-Since', text.headers['last-modified']!)).status).toBe(304);
+      expect(c.res(await request(app).get(`${file}/text`).set('If-Match', '"another-version"')).status).toBe(412);
       expect(c.res(await request(app).get(`/api/exhibits/${id}/nothing.pdf/text`)).status).toBe(404);
       const image = c.res(await uploadReq(app, id, 'img', png(), 'a.png'));
       expect(c.res(await request(app).get(`${image.body.file_path}/text`)).status).toBe(409);
