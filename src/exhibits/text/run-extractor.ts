@@ -23,8 +23,8 @@ const LOADER = FROM_SOURCE ? ['--import', import.meta.resolve('tsx')] : [];
 
 /**
  * Data the Node runtime of the extractor takes beyond what a file may cost (TEXT_MAX_MEMORY_MB): its heap
- * reservations, thread stacks and native modules (pdfjs loads @napi-rs/canvas). With less, an ordinary
- * file failed now and then while the machine was busy.
+ * reservations, thread stacks and native modules (pdfjs loads @napi-rs/canvas). Less makes ordinary files
+ * fail now and then on a busy machine.
  */
 const RUNTIME_MB = 256;
 /** Background work: the kernel gives requests the CPU first (see lowerPriority). */
