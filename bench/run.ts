@@ -13,6 +13,7 @@ import { listScenario } from './scenarios/list.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { pdfScenario } from './scenarios/pdf.js';
 import { previewScenarios } from './scenarios/preview.js';
+import { textScenario } from './scenarios/text.js';
 import { uploadScenario } from './scenarios/upload.js';
 
 const args = process.argv.slice(2);
@@ -33,6 +34,7 @@ const steps: { numbers: number[]; store?: string; run: (ctx: BenchContext) => Pr
   { numbers: [5], run: uploadScenario },
   { numbers: [6], run: pdfScenario },
   { numbers: [7], run: memoryScenario },
+  { numbers: [8], run: textScenario },
   { numbers: [9], store: 'redis', run: listScenario },
   { numbers: [4], store: 'memory', run: (ctx) => capacityScenario(ctx, 'memory') },
   { numbers: [4], store: 'redis', run: (ctx) => capacityScenario(ctx, 'redis') },

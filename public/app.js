@@ -81,6 +81,21 @@ function applyEvent(state, type, data) {
   return false;
 }
 
+const TEXT_POLL_MS = 2000;
+
+/**
+ * The stream ends when a document completes, yet its exhibits' text may still be being read: while one is,
+ * the preview is read again every 2 s.
+ */
+function followPendingText(doc) {
+  if (doc.textTimer || current !== doc || doc.live.mode !== 'ended') return;
+  if (!doc.state?.exhibits.some((x) => x.text_status === 'pending')) return;
+  doc.textTimer = setTimeout(() => {
+    doc.textTimer = null;
+    if (current === doc) void doc.live.refreshUnlessLive();
+  }, TEXT_POLL_MS);
+}
+
 function stopDocument() {
   current?.live.stop();
   current = null;
@@ -103,7 +118,7 @@ function openThread(threadId, { focus = false } = {}) {
   $('thread-input').value = threadId;
   showView('document');
   view.reset(threadId);
-  const doc = { threadId, state: null, metadataAt: performance.now(), live: null };
+  const doc = { threadId, state: null, metadataAt: performance.now(), live: null, textTimer: null };
   let lastStatus = null;
   const statusChanged = () => {
     if (doc.state && doc.state.status !== lastStatus) {
@@ -117,6 +132,7 @@ function openThread(threadId, { focus = false } = {}) {
       doc.metadataAt = performance.now();
       statusChanged();
       render();
+      followPendingText(doc);
     },
     onEvent(type, data) {
       if (!doc.state) return;
@@ -126,6 +142,7 @@ function openThread(threadId, { focus = false } = {}) {
     },
     onMode: setMode,
     onEnd(reason) {
+      followPendingText(doc);
       if (reason === 'deleted') {
         $('doc-error').textContent = 'This document was deleted.';
         $('pause-button').disabled = true;

@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import type { EventHub } from './events/event-hub.js';
 import type { ExhibitService } from './exhibits/exhibit-service.js';
 import type { Janitor } from './exhibits/janitor.js';
+import type { TextService } from './exhibits/text/text-service.js';
 import type { Guards } from './http/guards/guards.js';
 import type { Idempotency } from './http/middleware/idempotency.js';
 import type { Metrics } from './metrics/metrics.js';
@@ -22,6 +23,8 @@ export interface AppDeps {
   service: WorkflowService;
   preview: PreviewService;
   exhibits: ExhibitService;
+  /** Extracts exhibit text in the background (SPEC "Exhibit text"). */
+  text: TextService;
   pdf: PdfService;
   /** Live SSE streams of workflow changes. */
   events: EventHub;

@@ -12,6 +12,7 @@ import { docsRoutes } from './http/routes/docs.js';
 import { documentRoutes } from './http/routes/documents.js';
 import { eventRoutes } from './http/routes/events.js';
 import { exhibitRoutes } from './http/routes/exhibits.js';
+import { exhibitTextRoutes } from './http/routes/exhibit-text.js';
 import { healthRoutes } from './http/routes/health.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { pdfRoutes } from './http/routes/pdf.js';
@@ -46,6 +47,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(documentRoutes(deps));
   app.use(eventRoutes(deps));
   app.use(exhibitRoutes(deps));
+  app.use(exhibitTextRoutes(deps));
   app.use(pdfRoutes(deps));
   app.use(healthRoutes(deps));
   app.use(metricsRoutes(deps));

@@ -158,11 +158,20 @@ export interface Config {
     flushMs: number;
     promptsDir: string;
   };
+  /** Exhibit text extraction (SPEC "Exhibit text"); see src/exhibits/text/. */
   text: {
+    /** Characters of text kept per exhibit. */
     maxChars: number;
+    /** Wall-clock bound of one exhibit's extraction, OCR included. */
     timeoutMs: number;
+    /** Pages of one PDF read by OCR (pages with a text layer do not count). */
     maxPages: number;
+    /** Extractions at once in this process. */
     concurrency: number;
+    /**
+     * What one file may cost: the extractor's JavaScript heap limit, and the data limit (heap, buffers) of
+     * each OCR tool it runs; the extractor's own data limit adds what Node itself needs.
+     */
     maxMemoryMb: number;
   };
 }

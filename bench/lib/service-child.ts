@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { closeDeps, createDeps, startBackgroundWork } from '../../src/deps.js';
 import { createLogger } from '../../src/logger.js';
 import { logEntry } from '../../src/domain/logs.js';
+import type { ExtractionEvent } from '../../src/exhibits/text/text-service.js';
 import { CASE_FACTS, benchExhibits } from './fixtures.js';
 import { Probe } from './probe.js';
 import { serveRpc } from './rpc.js';
@@ -30,6 +31,9 @@ await new Promise<void>((resolve, reject) => {
 startBackgroundWork(deps);
 await new Promise((r) => setTimeout(r, 1500));
 const port = (server.address() as AddressInfo).port;
+// Finished exhibit text extractions, for scenario 8.
+const textEvents: ExtractionEvent[] = [];
+deps.text.onExtracted((event) => textEvents.push(event));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -179,6 +183,8 @@ serveRpc(
     heapPerWorkflow,
     activeLoops: () => deps.runner.activeLoops,
     startMany,
+    /** The extractions finished since the last call, and how many jobs are queued or running. */
+    textEvents: () => ({ events: textEvents.splice(0), busy: deps.text.busy }),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -9,6 +9,23 @@ function el(tag, className, text) {
   return node;
 }
 
+const TEXT_STATES = { pending: 'Text: being read…', failed: 'Text: could not be read', unsupported: 'Text: none' };
+
+/** An exhibit's extracted text: its size and a "view text" link once read, else its state and why. */
+function exhibitText(x) {
+  const line = el('span', `hint exhibit-text text-${x.text_status}`);
+  if (x.text_status === 'ready') {
+    const view = el('a', 'exhibit-text-link', 'view text');
+    view.href = `${x.file_path}/text`;
+    view.target = '_blank';
+    view.rel = 'noopener';
+    line.append(`Text: ${fmt.integer(x.text_chars ?? 0)} characters · `, view);
+  } else {
+    line.textContent = `${TEXT_STATES[x.text_status] ?? `Text: ${x.text_status}`}${x.text_error ? ` (${x.text_error})` : ''}`;
+  }
+  return line;
+}
+
 /**
  * Draws a document's state into the page. Sections are kept by id and their HTML is replaced only when it
  * changed, so reading or selecting text is not disturbed by unrelated updates.
@@ -141,6 +158,7 @@ export class DocumentView {
         const id = el('span', 'exhibit-id', `Exhibit ${x.exhibit_id}`);
         const meta = el('span', 'hint', `${fmt.bytes(x.file_size)} · ${x.mime_type}`);
         li.append(id, link, meta);
+        if (x.text_status) li.append(exhibitText(x));
         return li;
       });
     $('exhibits').replaceChildren(...items);

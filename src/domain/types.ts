@@ -57,6 +57,22 @@ export interface Exhibit {
   text_chars?: number;
   /** Why there is no text, when `failed` or `unsupported`. */
   text_error?: string;
+  /**
+   * Unique to this upload (a replacement with the same file name gets a new one). Internal, never in the
+   * preview: names the exhibit's text file and fences extraction results, so a replaced exhibit's late
+   * result is dropped.
+   */
+  upload_id?: string;
+  /** Pages of a PDF (1 for an image), as its text extraction counted them; internal (the PDF's index shows it). */
+  page_count?: number;
+}
+
+/** The outcome of an exhibit's text extraction, as `WorkflowStore.setExhibitText` records it. */
+export interface ExhibitTextResult {
+  text_status: Exclude<ExhibitTextStatus, 'pending'>;
+  text_chars?: number;
+  text_error?: string;
+  page_count?: number;
 }
 
 export const EXHIBIT_TEXT_STATUSES = ['pending', 'ready', 'failed', 'unsupported'] as const;

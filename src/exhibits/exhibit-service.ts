@@ -9,6 +9,7 @@ import { logEntry } from '../domain/logs.js';
 import type { Exhibit } from '../domain/types.js';
 import { UploadFieldsSchema } from '../domain/exhibit-id.js';
 import { withFileLock } from './file-lock.js';
+import type { TextService } from './text/text-service.js';
 import { displayName, safeName } from './safe-name.js';
 import { TEMP_PREFIX, TEMP_SUFFIX, isUploadedFile } from './upload-storage.js';
 
@@ -55,7 +56,15 @@ export class ExhibitService {
   /** Per workflow, the exhibit commit in progress in this process: see `commitInOrder`. */
   private readonly commits = new Map<string, Promise<unknown>>();
 
-  constructor(readonly deps: { config: Config; store: WorkflowStore; logger: Logger }) {
+  constructor(
+    readonly deps: {
+      config: Config;
+      store: WorkflowStore;
+      logger: Logger;
+      /** Text extraction: the fields a new upload starts with, and what happens before and after it is stored. */
+      text?: Pick<TextService, 'fieldsFor' | 'beforeStore' | 'afterStore'>;
+    },
+  ) {
     this.root = path.resolve(deps.config.uploadDir);
   }
 
@@ -89,6 +98,7 @@ export class ExhibitService {
         mime_type: file.detectedType,
         // Set again at commit (see install): the time the exhibit joins the list.
         uploaded_at: '',
+        ...this.deps.text?.fieldsFor(file.detectedType),
       };
       // One upload of an id at a time (across processes): the rename, the store write and the removal of
       // the replaced file must not interleave with another upload of the same id, or a file could be
@@ -139,6 +149,7 @@ export class ExhibitService {
     );
     try {
       await rename(tmpPath, target);
+      await this.deps.text?.beforeStore(threadId, exhibit);
       const result = await this.commitInOrder(threadId, () => {
         exhibit.uploaded_at = new Date(Date.now()).toISOString();
         return this.deps.store.putExhibit(
@@ -149,6 +160,7 @@ export class ExhibitService {
       });
       if (!result) throw threadNotFound(threadId);
       const replaced = result.replaced;
+      this.deps.text?.afterStore(threadId, exhibit, replaced);
       if (replaced) {
         if (replaced.stored_name !== exhibit.stored_name) await rm(path.join(folder, replaced.stored_name), { force: true });
         await this.deps.store.appendLog(

@@ -18,6 +18,17 @@ const TYPE_LABELS: Record<string, string> = {
 /** A reader's name for a detected MIME type; unknown types are shown as they are. */
 export const typeLabel = (mime: string) => TYPE_LABELS[mime.split(';')[0]?.trim() ?? ''] ?? mime;
 
+/**
+ * What the index says of an exhibit's pages and text: `12 pages` (when the extraction counted them) over
+ * `text read`, `text pending` or `text not read`.
+ */
+export function textNote(exhibit: Exhibit): string {
+  const pages = exhibit.page_count === undefined ? '' : `${exhibit.page_count.toLocaleString('en-US')} page${exhibit.page_count === 1 ? '' : 's'}\n`;
+  const status = exhibit.text_status;
+  const text = status === 'ready' ? 'text read' : status === 'pending' ? 'text pending' : status ? 'text not read' : '—';
+  return `${pages}${text}`;
+}
+
 /** `1,234 bytes`, `12.5 KB`, `3.4 MB` (binary multiples, as file managers show them). */
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes.toLocaleString('en-US')} byte${bytes === 1 ? '' : 's'}`;
@@ -26,10 +37,11 @@ export function formatSize(bytes: number): string {
 }
 
 const COLUMNS = [
-  { title: 'Exhibit', width: 78, align: 'left' as const },
-  { title: 'File name', width: CONTENT_WIDTH - 78 - 96 - 64, align: 'left' as const },
-  { title: 'Type', width: 96, align: 'left' as const },
-  { title: 'Size', width: 64, align: 'right' as const },
+  { title: 'Exhibit', width: 72, align: 'left' as const },
+  { title: 'File name', width: CONTENT_WIDTH - 72 - 88 - 60 - 78, align: 'left' as const },
+  { title: 'Type', width: 88, align: 'left' as const },
+  { title: 'Size', width: 60, align: 'right' as const },
+  { title: 'Pages, text', width: 78, align: 'left' as const },
 ];
 const PAD = 5;
 
@@ -66,7 +78,7 @@ export function drawExhibitTable(doc: Doc, exhibits: Exhibit[]): void {
   ensureSpace(doc, rowHeight(doc, HEADER, 'bold') * 3);
   header();
   for (const exhibit of exhibits) {
-    const cells = [exhibit.exhibit_id, exhibit.filename, typeLabel(exhibit.mime_type), formatSize(exhibit.file_size)];
+    const cells = [exhibit.exhibit_id, exhibit.filename, typeLabel(exhibit.mime_type), formatSize(exhibit.file_size), textNote(exhibit)];
     const height = rowHeight(doc, cells, 'body');
     if (doc.y + height > PAGE.height - PAGE.margin) {
       doc.addPage();

@@ -1,9 +1,10 @@
 import type { DocumentPage, DocumentQuery } from '../domain/document-list.js';
-import type { CaseFacts, Exhibit, LogEntry, Section, Workflow, WorkflowHead } from '../domain/types.js';
+import type { CaseFacts, Exhibit, ExhibitTextResult, LogEntry, Section, Workflow, WorkflowHead } from '../domain/types.js';
 import { applySectionPatch, applyTransition, copyHead, copySection, initialHead, newestLogs, workflowOf } from '../domain/state-rules.js';
 import {
   MAX_LOGS_KEPT,
   WRITE_IDS_KEPT,
+  type ExhibitTextWrite,
   type NewWorkflow,
   type PutExhibitResult,
   type SectionPatch,
@@ -168,6 +169,24 @@ export class MemoryWorkflowStore implements WorkflowStore {
     return { replaced };
   }
 
+  async setExhibitText(
+    threadId: string,
+    exhibitId: string,
+    uploadId: string,
+    result: ExhibitTextResult,
+    log?: LogEntry,
+  ): Promise<ExhibitTextWrite> {
+    const record = this.live(threadId);
+    const current = record?.exhibits.get(exhibitId);
+    if (!record || current?.upload_id !== uploadId) return 'gone';
+    if (current.text_status !== 'pending') return 'already';
+    // Setting an existing key keeps its place in the Map: the upload order does not change.
+    record.exhibits.set(exhibitId, Object.freeze(withText(current, result)));
+    if (log) pushLog(record, log);
+    this.commit(record, 'exhibit');
+    return 'written';
+  }
+
   async delete(threadId: string): Promise<boolean> {
     const record = this.live(threadId);
     if (!record) return false;
@@ -295,6 +314,16 @@ export class MemoryWorkflowStore implements WorkflowStore {
 /** The version a write with this id left, when one was applied; undefined otherwise (or without an id). */
 function replayed(record: WorkflowRecord, writeId: string | undefined): number | undefined {
   return writeId ? record.writes.get(writeId) : undefined;
+}
+
+/** The exhibit with the result's text fields, and without the text fields the result leaves out. */
+function withText(exhibit: Exhibit, result: ExhibitTextResult): Exhibit {
+  const { text_chars, text_error, page_count, ...rest } = exhibit;
+  const next: Exhibit = Object.assign(rest, { text_status: result.text_status });
+  if (result.text_chars !== undefined) next.text_chars = result.text_chars;
+  if (result.text_error !== undefined) next.text_error = result.text_error;
+  if (result.page_count !== undefined) next.page_count = result.page_count;
+  return next;
 }
 
 function remember(record: WorkflowRecord, writeId: string, version: number): void {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { DocumentPage, DocumentQuery } from '../domain/document-list.js';
-import type { Exhibit, LogEntry, Workflow, WorkflowHead } from '../domain/types.js';
+import type { Exhibit, ExhibitTextResult, LogEntry, Workflow, WorkflowHead } from '../domain/types.js';
 import { decodeHead, decodeReadHead, decodeSection, encodeHead } from './redis/codec.js';
 import { isClusterNode, openClient, waitUntilReady, watchConnection, type RedisClient } from './redis/connection.js';
 import { DocumentIndex } from './redis/document-index.js';
@@ -17,12 +17,14 @@ import {
   read5,
   releaseLease1,
   renewLease2,
+  setExhibitText6,
   transition6,
   updateSection6,
   type ScriptDef,
 } from './redis/scripts.js';
 import {
   MAX_LOGS_KEPT,
+  type ExhibitTextWrite,
   type NewWorkflow,
   type PutExhibitResult,
   type SectionPatch,
@@ -202,6 +204,21 @@ export class RedisWorkflowStore implements WorkflowStore {
     ])) as [number, string] | null;
     if (!reply) return null;
     return { replaced: reply[1] ? (JSON.parse(reply[1]) as Exhibit) : null };
+  }
+
+  async setExhibitText(
+    threadId: string,
+    exhibitId: string,
+    uploadId: string,
+    result: ExhibitTextResult,
+    log?: LogEntry,
+  ): Promise<ExhibitTextWrite> {
+    return (await this.write(setExhibitText6, threadId, [
+      exhibitId,
+      uploadId,
+      JSON.stringify(result),
+      log ? JSON.stringify(log) : '',
+    ])) as ExhibitTextWrite;
   }
 
   async delete(threadId: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 import type { NewWorkflow, SectionPatch, Transition } from '../domain/changes.js';
 import type { DocumentPage, DocumentQuery } from '../domain/document-list.js';
-import type { Exhibit, LogEntry, Workflow, WorkflowHead, WorkflowStatus } from '../domain/types.js';
+import type { Exhibit, ExhibitTextResult, LogEntry, Workflow, WorkflowHead, WorkflowStatus } from '../domain/types.js';
 
 export type { NewWorkflow, SectionPatch, Transition } from '../domain/changes.js';
 
@@ -28,6 +28,12 @@ export interface PutExhibitResult {
   /** The exhibit with the same id that this one replaced, if any. */
   replaced: Exhibit | null;
 }
+
+/**
+ * What `setExhibitText` did: `written`; `already`, the upload has a result (another process finished it
+ * first); `gone`, exhibit `exhibitId` is no longer that upload (replaced, or the workflow deleted).
+ */
+export type ExhibitTextWrite = 'written' | 'already' | 'gone';
 
 export type WorkflowChangeKind = 'created' | 'section' | 'status' | 'log' | 'exhibit' | 'deleted';
 
@@ -121,6 +127,19 @@ export interface WorkflowStore {
 
   /** Adds or replaces (same `exhibit_id`) an exhibit, with its log line. Null when missing. */
   putExhibit(threadId: string, exhibit: Exhibit, log?: LogEntry): Promise<PutExhibitResult | null>;
+
+  /**
+   * Records the outcome of an exhibit's text extraction, with its log line, as a change of kind `exhibit`
+   * — only while exhibit `exhibitId` is still the upload `uploadId` (its `upload_id`) and still `pending`.
+   * The exhibit keeps its place in the upload order.
+   */
+  setExhibitText(
+    threadId: string,
+    exhibitId: string,
+    uploadId: string,
+    result: ExhibitTextResult,
+    log?: LogEntry,
+  ): Promise<ExhibitTextWrite>;
 
   /** Removes every trace of the workflow, its lease included. False when there was none. */
   delete(threadId: string): Promise<boolean>;

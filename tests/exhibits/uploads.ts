@@ -29,10 +29,13 @@ export function upload(t: TestApp, threadId: string, exhibitId: string, content:
 export const uploadRoot = (t: TestApp) => t.deps.config.uploadDir;
 export const folderOf = (t: TestApp, threadId: string) => path.join(t.deps.config.uploadDir, threadId);
 
-/** Every entry of the thread's folder (dot-files included); [] when the folder does not exist. */
+/**
+ * Every entry of the thread's folder (dot-files included) but the folder of extracted text, which comes and
+ * goes with extractions in the background (tests/exhibits/text checks it); [] when the folder does not exist.
+ */
 export function filesOf(t: TestApp, threadId: string): string[] {
   const dir = folderOf(t, threadId);
-  return existsSync(dir) ? readdirSync(dir).sort() : [];
+  return existsSync(dir) ? readdirSync(dir).filter((name) => name !== '.text').sort() : [];
 }
 
 export const preview = async (t: TestApp, threadId: string) =>

@@ -157,6 +157,24 @@ describe('GET /api/download-petition-pdf/{thread_id}', () => {
     expect(text).not.toContain('gold-medal.pdf');
   });
 
+  it('notes each exhibit’s pages and whether its text was read, and re-renders when its text is read', async () => {
+    t = await makeTestApp();
+    const renders = renderCounter(t);
+    const id = await completedWorkflow(t);
+    const uploadId = '00000000-0000-4000-8000-0000000000a1';
+    await t.deps.store.putExhibit(id, exhibitOf('1.1', 'award.pdf', { upload_id: uploadId, text_status: 'pending' }));
+    await t.deps.store.putExhibit(id, exhibitOf('1.2', 'photo.png', { mime_type: 'image/png', text_status: 'unsupported', text_error: 'no OCR' }));
+    const before = (await readPdf((await download(t, id)).body as Buffer)).pages.map((p) => p.body).join(' ');
+    expect(before).toContain('Exhibit File name Type Size Pages, text');
+    expect(before).toContain('award.pdf PDF document 47.1 KB text pending');
+    expect(before).toContain('photo.png PNG image 47.1 KB text not read');
+
+    await t.deps.store.setExhibitText(id, '1.1', uploadId, { text_status: 'ready', text_chars: 5000, page_count: 12 });
+    const after = (await readPdf((await download(t, id)).body as Buffer)).pages.map((p) => p.body).join(' ');
+    expect(renders.count).toBe(2);
+    expect(after).toContain('award.pdf PDF document 47.1 KB 12 pages text read');
+  });
+
   it('does not keep serving a PDF whose render was overtaken by a new exhibit', async () => {
     t = await makeTestApp();
     const id = await completedWorkflow(t);

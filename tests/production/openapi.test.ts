@@ -116,7 +116,8 @@ describe('real responses match the OpenAPI document', () => {
   };
 
   it('on every endpoint, in open mode, for successes and client errors', async () => {
-    const t = await makeTestApp();
+    // Without OCR tools an image's text is unsupported at once: a 409 that needs no waiting.
+    const t = await makeTestApp({ overrides: { text: { tools: { tesseract: false, pdftoppm: false } } } });
     try {
       const c = await checker(t);
       const app = t.app;
@@ -155,6 +156,15 @@ describe('real responses match the OpenAPI document', () => {
       expect(c.res(await request(app).get(file).set('Range', 'bytes=99999999-')).status).toBe(416);
       expect(c.res(await request(app).get(file).set('If-Match', '"another-version"')).status).toBe(412);
       expect(c.res(await request(app).get(`/api/exhibits/${id}/nothing.pdf`)).status).toBe(404);
+
+      // Exhibit text: once read, conditional, precondition failed, unknown exhibit, none (an image without OCR).
+      await waitFor(async () => (await request(app).get(`${file}/text`)).status === 200, { timeoutMs: 60_000, intervalMs: 100 });
+      const text = c.res(await request(app).get(`${file}/text`));
+      expect(c.res(await request(app).get(`${file}/text`).set('If-Modified-Since', text.headers['last-modified']!)).status).toBe(304);
+      expect(c.res(await request(app).get(`${file}/text`).set('If-Match', '"another-version"')).status).toBe(412);
+      expect(c.res(await request(app).get(`/api/exhibits/${id}/nothing.pdf/text`)).status).toBe(404);
+      const image = c.res(await uploadReq(app, id, 'img', png(), 'a.png'));
+      expect(c.res(await request(app).get(`${image.body.file_path}/text`)).status).toBe(409);
 
       // PDF: whole, ranged, conditional, unsatisfiable, not completed, unknown.
       const pdf = c.res(await request(app).get(`/api/download-petition-pdf/${id}`));
@@ -255,6 +265,7 @@ describe('real responses match the OpenAPI document', () => {
           request(t.app).delete(`/api/document/${id}`),
           uploadReq(t.app, id, 'ex2', png(), 'b.png'),
           request(t.app).get(file),
+          request(t.app).get(`${file}/text`),
           request(t.app).get(`/api/download-petition-pdf/${id}`),
         ];
         for (const call of calls) {
@@ -290,6 +301,7 @@ describe('real responses match the OpenAPI document', () => {
         request(t.app).delete(`/api/document/${id}`),
         uploadReq(t.app, id, 'ex', png(), 'a.png'),
         request(t.app).get(`/api/exhibits/${id}/x.png`),
+        request(t.app).get(`/api/exhibits/${id}/x.png/text`),
         request(t.app).get(`/api/download-petition-pdf/${id}`),
       ];
       for (const call of calls) expect(c.res(await call).status).toBe(429);
@@ -325,6 +337,7 @@ describe('real responses match the OpenAPI document', () => {
         ['DELETE', `/api/document/${id}`],
         ['POST', `/api/upload-exhibit/${id}`],
         ['GET', `/api/exhibits/${id}/x.png`],
+        ['GET', `/api/exhibits/${id}/x.png/text`],
         ['GET', `/api/download-petition-pdf/${id}`],
       ];
       for (const [method, path] of paths) {

@@ -234,6 +234,23 @@ export const OPERATIONS: Operation[] = [
   },
   {
     method: 'get',
+    path: '/api/exhibits/{thread_id}/{stored_name}/text',
+    operationId: 'getExhibitText',
+    summary: "The exhibit's extracted text (text layer, DOCX, plain text or OCR)",
+    tag: 'exhibits',
+    kind: 'read',
+    params: { ...THREAD, stored_name: 'The last segment of the exhibit file_path' },
+    responses: {
+      200: {
+        description: 'The text, at most TEXT_MAX_CHARS characters (the exhibit text_status is ready)',
+        media: { type: 'text/plain; charset=utf-8', schema: { type: 'string' } },
+      },
+      304: { description: 'Not modified' },
+    },
+    errors: ['NOT_FOUND', 'THREAD_NOT_FOUND', 'TEXT_PENDING', 'TEXT_UNAVAILABLE', 'PRECONDITION_FAILED', ...SERVER],
+  },
+  {
+    method: 'get',
     path: '/api/download-petition-pdf/{thread_id}',
     operationId: 'downloadPdf',
     summary: 'The finished document as a PDF',

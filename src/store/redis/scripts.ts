@@ -216,6 +216,29 @@ if limit > 0 then logs = redis.call('LRANGE', KEYS[5], -limit, -1) end
 return {meta, redis.call('HVALS', KEYS[2]), exhibits, logs}
 `);
 
+/**
+ * ARGV[5] exhibit id, [6] upload id, [7] result JSON (text_status, and text_chars / text_error /
+ * page_count when set), [8] log JSON or ''. Applies only while the exhibit is still that upload and
+ * `pending`. Returns 'written', 'already' (a result is there) or 'gone' (no such upload).
+ */
+export const setExhibitText6 = script('dmSetExhibitText6', 6, `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
+local raw = redis.call('HGET', KEYS[3], ARGV[5])
+if not raw then return 'gone' end
+local e = cjson.decode(raw)
+if e.upload_id ~= ARGV[6] then return 'gone' end
+if e.text_status ~= 'pending' then return 'already' end
+local r = cjson.decode(ARGV[7])
+e.text_status = r.text_status
+e.text_chars = r.text_chars
+e.text_error = r.text_error
+e.page_count = r.page_count
+redis.call('HSET', KEYS[3], ARGV[5], cjson.encode(e))
+push_log(ARGV[8])
+commit('exhibit')
+return 'written'
+`);
+
 export const ALL_SCRIPTS: readonly ScriptDef[] = [
   read5,
   create6,
@@ -227,4 +250,5 @@ export const ALL_SCRIPTS: readonly ScriptDef[] = [
   acquireLease2,
   renewLease2,
   releaseLease1,
+  setExhibitText6,
 ];
