@@ -66,7 +66,7 @@ describe('request logging', () => {
     expect(line).toMatchObject({ level: 20, req: { id: 'trace-me-2', method: 'GET', url: '/healthz' }, res: { statusCode: 200 } });
   });
 
-  it('at debug, a preview poll (the fast route) is logged like any other request', async () => {
+  it('at debug, a preview poll is logged like any other request', async () => {
     const { app, lines } = await appWith('debug');
     const id = (await t!.deps.service.start({ case_id: 'LOG-1', user_id: 'u', document_type: 'letter' })).thread_id;
     await request(app).get(`/api/document/preview/${id}?t=1`).set('X-Request-Id', 'trace-me-4').expect(200);

@@ -39,7 +39,7 @@ describe('GET /metrics', () => {
     t = await makeTestApp();
     id = (await request(t.app).post('/api/generate-petition').send({ case_id: 'm-1', user_id: uniqueUser() })).body.thread_id;
     await waitFor(async () => (await t.deps.store.getHead(id))?.status === 'completed');
-    // The generation thread reports its loops' metric calls every 50 ms: the document's end comes last.
+    // The document's time is recorded after its last section: wait for it.
     await waitFor(async () => sample(await scrape(t), 'dm_document_generation_seconds_count', { document_type: 'petition' }) === 1);
   });
   afterAll(() => t.close());
