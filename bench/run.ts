@@ -13,6 +13,7 @@ import { listScenario } from './scenarios/list.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { pdfScenario } from './scenarios/pdf.js';
 import { previewScenarios } from './scenarios/preview.js';
+import { streamingScenario } from './scenarios/streaming.js';
 import { textScenario } from './scenarios/text.js';
 import { uploadScenario } from './scenarios/upload.js';
 
@@ -26,7 +27,7 @@ const stores = storesArg ?? ['memory', 'redis'];
 const fullRun = !quick && !only && !storesArg;
 
 /** Hard bound on the whole run: a hung child must not hang CI. */
-const HARD_LIMIT_MS = (quick ? 4 : 9) * 60_000;
+const HARD_LIMIT_MS = (quick ? 10 : 20) * 60_000;
 
 const steps: { numbers: number[]; store?: string; run: (ctx: BenchContext) => Promise<void> }[] = [
   { numbers: [1, 3], run: (ctx) => previewScenarios(ctx, 'memory') },
@@ -38,6 +39,7 @@ const steps: { numbers: number[]; store?: string; run: (ctx: BenchContext) => Pr
   { numbers: [9], store: 'redis', run: listScenario },
   { numbers: [4], store: 'memory', run: (ctx) => capacityScenario(ctx, 'memory') },
   { numbers: [4], store: 'redis', run: (ctx) => capacityScenario(ctx, 'redis') },
+  { numbers: [10], run: (ctx) => streamingScenario(ctx, stores) },
 ];
 
 async function main(): Promise<void> {

@@ -12,14 +12,18 @@ import { closeDeps, createDeps, startBackgroundWork } from '../../src/deps.js';
 import { createLogger } from '../../src/logger.js';
 import { logEntry } from '../../src/domain/logs.js';
 import type { ExtractionEvent } from '../../src/exhibits/text/text-service.js';
+import { createStore } from '../../src/store/create-store.js';
 import { CASE_FACTS, benchExhibits } from './fixtures.js';
 import { Probe } from './probe.js';
 import { serveRpc } from './rpc.js';
+import { SectionWriteCounter } from './section-writes.js';
 
 const probe = new Probe();
 const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1' });
 const logger = config.logLevel === 'silent' ? pino({ level: 'silent' }) : createLogger(config);
-const deps = await createDeps(config, logger);
+// BENCH_COUNT_SECTION_WRITES=1 (the streaming scenario): every section write is counted, per section.
+const sectionWrites = process.env.BENCH_COUNT_SECTION_WRITES ? new SectionWriteCounter() : null;
+const deps = await createDeps(config, logger, sectionWrites ? { store: sectionWrites.install(await createStore(config, logger)) } : {});
 const app = createApp(deps);
 const server = createHttpServer(app, config).listen(0, '127.0.0.1');
 await new Promise<void>((resolve, reject) => {
@@ -116,8 +120,11 @@ async function heapPerWorkflow({ count, batch = 500 }: { count: number; batch?: 
   };
 }
 
-/** Starts `count` petitions in-process (the capacity ramp-up), in batches spread over `spreadMs`. */
-async function startMany({ count, batches = 10, spreadMs = 5000 }: { count: number; batches?: number; spreadMs?: number }) {
+/**
+ * Starts `count` petitions in-process (the capacity and streaming ramp-ups), in batches spread over
+ * `spreadMs`, each with `exhibits` exhibits recorded first (as uploads before generation reaches them).
+ */
+async function startMany({ count, batches = 10, spreadMs = 5000, exhibits = 0 }: { count: number; batches?: number; spreadMs?: number; exhibits?: number }) {
   const ids: string[] = [];
   const per = Math.ceil(count / batches);
   for (let b = 0; b < batches && ids.length < count; b++) {
@@ -125,16 +132,20 @@ async function startMany({ count, batches = 10, spreadMs = 5000 }: { count: numb
     const n = Math.min(per, count - ids.length);
     // Concurrently within a batch, so that a Redis store pipelines the creations.
     const started = await Promise.all(
-      Array.from({ length: n }, (_, i) =>
-        deps.service.start({
+      Array.from({ length: n }, async (_, i) => {
+        const { thread_id } = await deps.service.start({
           case_id: `CAP-${ids.length + i}`,
           user_id: 'bench@example.com',
           document_type: 'petition',
           case_facts: CASE_FACTS,
-        }),
-      ),
+        });
+        for (const exhibit of benchExhibits(thread_id, exhibits)) {
+          await deps.store.putExhibit(thread_id, exhibit, logEntry('success', `Exhibit uploaded: ${exhibit.filename}`));
+        }
+        return thread_id;
+      }),
     );
-    ids.push(...started.map((s) => s.thread_id));
+    ids.push(...started);
     await sleep(Math.max(0, spreadMs / batches - (Date.now() - began)));
   }
   return ids;
@@ -185,6 +196,10 @@ serveRpc(
     startMany,
     /** The extractions finished since the last call, and how many jobs are queued or running. */
     textEvents: () => ({ events: textEvents.splice(0), busy: deps.text.busy }),
+    sectionWrites: () => {
+      if (!sectionWrites) throw new Error('start the service with BENCH_COUNT_SECTION_WRITES=1');
+      return sectionWrites.summary(config.llm.flushMs);
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
