@@ -1,8 +1,10 @@
-import http, { type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Express } from 'express';
 import type { Config } from '../config.js';
 import type { ErrorCode } from '../errors.js';
+
+type Init = (...args: unknown[]) => void;
 
 /** What Node's HTTP parser refused before any handler ran, answered as the API answers: `{detail, code}`. */
 const CLIENT_ERRORS: Record<string, { status: number; reason: string; code: ErrorCode; detail: string }> = {
@@ -43,13 +45,28 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
 }
 
 /**
- * The HTTP server for an app, with its connection limits: a client gets `HEADERS_TIMEOUT_MS` to send its
- * headers and `REQUEST_TIMEOUT_MS` for the whole request (a slow or stalled client cannot hold a socket and a
- * file descriptor for long), and at most `MAX_CONNECTIONS` sockets are open at once (more are closed on
- * arrival). Errors of the parser (oversized headers, a timeout, a malformed request) are answered as JSON
- * `{detail, code}`.
+ * The HTTP server for an app: what `app.listen` builds, with the connection limits of `limits` (see below),
+ * and with requests and responses created from the app's own prototypes (`app.request`, `app.response`).
+ * Express gives every request and response those prototypes with `Object.setPrototypeOf`; V8 then gives
+ * each object a hidden class of its own, and every property Express adds afterwards (`params`, `route`,
+ * `locals`, `baseUrl`, …) made a new map per request — garbage at every poll. Created with those
+ * prototypes, Express's `setPrototypeOf` changes nothing; it halves the CPU of a preview poll (ADR
+ * http-04).
+ *
+ * Limits: a client gets `HEADERS_TIMEOUT_MS` to send its headers and `REQUEST_TIMEOUT_MS` for the whole
+ * request (a slow or stalled client cannot hold a socket and a file descriptor for long), and at most
+ * `MAX_CONNECTIONS` sockets are open at once (more are closed on arrival). Errors of the parser (oversized
+ * headers, a timeout, a malformed request) are answered as JSON `{detail, code}`.
  */
 export function createHttpServer(app: Express, limits?: Pick<Config, 'server'>): http.Server {
+  function AppRequest(this: IncomingMessage, socket: Socket): void {
+    (http.IncomingMessage as unknown as Init).call(this, socket);
+  }
+  AppRequest.prototype = app.request;
+  function AppResponse(this: ServerResponse, req: IncomingMessage, options?: unknown): void {
+    (http.ServerResponse as unknown as Init).call(this, req, options);
+  }
+  AppResponse.prototype = app.response;
   const timeouts = limits && {
     headersTimeout: limits.server.headersTimeoutMs,
     // Node wants the request timeout to be the longer of the two.
@@ -58,7 +75,14 @@ export function createHttpServer(app: Express, limits?: Pick<Config, 'server'>):
     // timeout of a few seconds run to half a minute.
     connectionsCheckingInterval: Math.min(1000, limits.server.headersTimeoutMs),
   };
-  const server = http.createServer({ ...timeouts }, app);
+  const server = http.createServer(
+    {
+      IncomingMessage: AppRequest as unknown as typeof IncomingMessage,
+      ServerResponse: AppResponse as unknown as typeof ServerResponse,
+      ...timeouts,
+    },
+    app,
+  );
   server.on('clientError', answerClientError);
   if (limits) server.maxConnections = limits.server.maxConnections;
   return server;

@@ -7,15 +7,17 @@ import * as f from '../exhibits/fixtures.js';
 import { multipart } from '../exhibits/multipart.js';
 import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 
-// The server src/server.ts listens with, and its connection limits.
+// The server src/server.ts listens with: requests and responses are made with the app's prototypes.
 describe('the HTTP server built by createHttpServer', () => {
   let t: TestApp;
   let server: http.Server;
   let url: string;
+  const seen: { req: unknown; res: unknown }[] = [];
 
   beforeAll(async () => {
     t = await makeTestApp({ env: { SECTION_DELAY_MIN_MS: '0', SECTION_DELAY_MAX_MS: '0' } });
     server = createHttpServer(t.app, t.deps.config);
+    server.prependListener('request', (req, res) => seen.push({ req, res }));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -23,6 +25,15 @@ describe('the HTTP server built by createHttpServer', () => {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
     await t.close();
+  });
+
+  it("makes requests and responses with the app's prototypes, still Node's IncomingMessage and ServerResponse", async () => {
+    await request(url).get('/healthz').expect(200);
+    const { req, res } = seen.at(-1)!;
+    expect(Object.getPrototypeOf(req)).toBe(t.app.request);
+    expect(Object.getPrototypeOf(res)).toBe(t.app.response);
+    expect(req).toBeInstanceOf(http.IncomingMessage);
+    expect(res).toBeInstanceOf(http.ServerResponse);
   });
 
   it('serves the API as app.listen would: JSON bodies, errors, conditional polls, uploads, headers', async () => {
