@@ -1,5 +1,5 @@
 // The extractor process: one exhibit, then exit. The service starts it under a data limit (`ulimit -d`),
-// with a heap limit, at low CPU priority and in a process group of its own, which it kills whole after
+// with a heap limit, under SCHED_IDLE and in a process group of its own, which it kills whole after
 // TEXT_TIMEOUT_MS — so a hostile file can exhaust only this process, and the OCR tools it starts.
 import { extract } from './extract.js';
 import type { ExtractReply, ExtractRequest } from './protocol.js';

@@ -3,7 +3,6 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ExtractReply, ExtractRequest } from './protocol.js';
-import { withDataLimit } from './run-tool.js';
 
 export interface ExtractorLimits {
   timeoutMs: number;
@@ -27,7 +26,7 @@ const LOADER = FROM_SOURCE ? ['--import', import.meta.resolve('tsx')] : [];
  * fail now and then on a busy machine.
  */
 const RUNTIME_MB = 256;
-/** Background work: the kernel gives requests the CPU first (see lowerPriority). */
+/** Background work where SCHED_IDLE cannot be had: the kernel gives requests the CPU first (see lowerPriority). */
 const NICE = 19;
 /** Time the extractor gets past its own deadline to answer what it has. */
 const ANSWER_GRACE_MS = 2000;
@@ -58,10 +57,9 @@ export function runExtractor(
   // Output of an answer: the kept text as JSON (a character escapes to at most 6 bytes) and some room.
   const maxOutputBytes = request.maxChars * 6 + 65_536;
   return new Promise((resolve) => {
-    const [shell, ...args] = withDataLimit(limits.maxMemoryMb + RUNTIME_MB);
     const child = spawn(
-      shell!,
-      [...args, process.execPath, `--max-old-space-size=${limits.maxMemoryMb}`, ...LOADER, ENTRY],
+      '/bin/sh',
+      [...launcher(limits.maxMemoryMb + RUNTIME_MB), process.execPath, `--max-old-space-size=${limits.maxMemoryMb}`, ...LOADER, ENTRY],
       { detached: true, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     let ended: ExtractOutcome | null = null;
@@ -98,6 +96,21 @@ export function runExtractor(
     });
   });
 }
+
+/**
+ * Arguments of `/bin/sh` that run the rest of its arguments with at most `megabytes` of data (`ulimit -d`,
+ * which Linux enforces on heap, buffers and thread stacks) and, where `chrt` may set it, under SCHED_IDLE:
+ * the kernel then runs the extractor, and the OCR tools it starts (they inherit the policy), only on a CPU
+ * no other task wants, and gives a waking request handler the CPU at once. Below every nice value, it is
+ * what keeps polls at their speed while OCR runs (ADR text-01). Without it the nice value counts
+ * (lowerPriority).
+ */
+export const launcher = (megabytes: number) => [
+  '-c',
+  'ulimit -d "$1" && shift && if chrt --idle 0 true 2>/dev/null; then exec chrt --idle 0 "$@"; else exec "$@"; fi',
+  'sh',
+  String(megabytes * 1024),
+];
 
 /**
  * Makes the extractor (and the tools it starts) yield the CPU to the service. A process in a session of its

@@ -1,9 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExtractReply, OcrTools } from '../../../src/exhibits/text/protocol.js';
-import { runExtractor, type ExtractOutcome } from '../../../src/exhibits/text/run-extractor.js';
+import { launcher, runExtractor, type ExtractOutcome } from '../../../src/exhibits/text/run-extractor.js';
 import { probeOcrTools } from '../../../src/exhibits/text/tools.js';
 import { docx, flateBombPdf, nestedPdf, ocrTestsRun, pngBomb, scannedPdf, tesseractTestsRun, textPdf, tiffBomb, wordsPng } from './files.js';
 
@@ -142,5 +143,18 @@ describe('hostile files end failed with a reason', { timeout: 120_000 }, () => {
   it.skipIf(!tesseractTestsRun)('a TIFF decompressing to 625 megapixels', async () => {
     const out = await extract(await tiffBomb(25_000), 'image/tiff');
     expect(out).toMatchObject({ ok: false, error: expect.stringMatching(/^Could not read the image: |needs more memory/) });
+  });
+});
+
+describe('the extractor process', () => {
+  it('runs under SCHED_IDLE and its data limit, so requests get the CPU first', () => {
+    const out = execFileSync('/bin/sh', [...launcher(300), '/bin/sh', '-c', 'chrt -p $$; ulimit -d'], { encoding: 'utf8' });
+    expect(out).toMatch(/scheduling policy: SCHED_IDLE/);
+    expect(out.trim().split('\n').at(-1)).toBe(String(300 * 1024));
+  });
+
+  it('still starts where chrt is missing, with its data limit', () => {
+    const out = execFileSync('/bin/sh', [...launcher(300), '/bin/sh', '-c', 'ulimit -d'], { encoding: 'utf8', env: { PATH: '/nonexistent' } });
+    expect(out.trim()).toBe(String(300 * 1024));
   });
 });
