@@ -26,12 +26,13 @@ export interface LoadResult {
   cpuUsPerRequest: number;
 }
 
-async function once(target: LoadTarget, seconds: number, connections: number, latencies: Samples | null) {
+async function once(target: LoadTarget, seconds: number, connections: number, latencies: Samples | null, rate?: number) {
   // Without a callback autocannon returns an EventEmitter that is also a promise of the result.
   const instance = autocannon({
     url: target.url,
     connections,
     duration: seconds,
+    ...(rate ? { overallRate: rate } : {}),
     headers: target.headers ?? {},
     timeout: 10,
   }) as unknown as Promise<autocannon.Result> & NodeJS.EventEmitter;
@@ -84,4 +85,20 @@ export async function compare(
     statuses: a.statuses,
     cpuUsPerRequest: a.t.cpuMs ? (a.cpuMs * 1000) / a.requests : Number.NaN,
   }));
+}
+
+/**
+ * `target` at a steady `rate` requests/s (not as fast as it answers) for `seconds`, the latency of each
+ * response added to `latencies`: what users polling on a timer see. Answers requests, failures and the
+ * server's CPU microseconds per request.
+ */
+export async function steady(
+  target: LoadTarget,
+  { seconds, connections, rate }: { seconds: number; connections: number; rate: number },
+  latencies: Samples,
+): Promise<{ requests: number; failures: number; cpuUsPerRequest: number }> {
+  const cpuBefore = (await target.cpuMs?.()) ?? 0;
+  const res = await once(target, seconds, connections, latencies, rate);
+  const cpuMs = ((await target.cpuMs?.()) ?? 0) - cpuBefore;
+  return { requests: res.requests, failures: res.failures, cpuUsPerRequest: target.cpuMs ? (cpuMs * 1000) / res.requests : Number.NaN };
 }

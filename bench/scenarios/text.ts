@@ -3,11 +3,11 @@ import type { ExtractionEvent } from '../../src/exhibits/text/text-service.js';
 import { scannedPdf, textPdf, wordsPng } from '../../tests/exhibits/text/files.js';
 import type { BenchContext, ServiceReady } from '../lib/context.js';
 import type { ProcessStats } from '../lib/probe.js';
-import { compare } from '../lib/load.js';
+import { compare, steady } from '../lib/load.js';
 import { DescendantMemory, pauseDescendants } from '../lib/process-tree.js';
 import { fmt } from '../lib/report.js';
 import type { Child } from '../lib/rpc.js';
-import { MB } from '../lib/stats.js';
+import { MB, Samples } from '../lib/stats.js';
 
 const BOUNDARY = '----dm-bench-text-boundary-5Qx8';
 
@@ -105,7 +105,9 @@ export async function textScenario(ctx: BenchContext): Promise<void> {
     // Windows alternate between the extraction running and paused (its processes stopped with SIGSTOP), so
     // both sides of each ratio see the same machine: the service was measured without extraction in the
     // same run, a few seconds apart.
-    const side = () => ({ requests: 0, seconds: 0, cpuUs: 0, mb: 0, uploadSeconds: 0 });
+    // Then polls at a steady rate, as frontends polling every 2 s send them: their latency is what users see.
+    const steadyPlan = { seconds: 1, connections: 20, rate: 1000 };
+    const side = () => ({ requests: 0, seconds: 0, cpuUs: 0, mb: 0, uploadSeconds: 0, polls: new Samples(), pollCpuUs: 0, pollRequests: 0, pollFailures: 0 });
     const sides = { running: side(), paused: side() };
     let uploadRound = 0;
     const paused: Array<[number, number]> = [];
@@ -115,6 +117,7 @@ export async function textScenario(ctx: BenchContext): Promise<void> {
         const began = Date.now();
         const [res] = await compare([target], { rounds: 1, seconds, warmupSeconds: 0, connections: 10 });
         if (!res) throw new Error('load generator returned no result');
+        const polls = await steady(target, steadyPlan, sides[phase].polls);
         const rate = await uploadThroughput(base, textId, `u${uploadRound++}`, plan);
         if (phase === 'paused') paused.push([began, Date.now()]);
         const side = sides[phase];
@@ -123,6 +126,9 @@ export async function textScenario(ctx: BenchContext): Promise<void> {
         side.cpuUs += res.cpuUsPerRequest * res.requests;
         side.mb += plan.files * plan.megabytes;
         side.uploadSeconds += (plan.files * plan.megabytes) / rate;
+        side.pollCpuUs += polls.cpuUsPerRequest * polls.requests;
+        side.pollRequests += polls.requests;
+        side.pollFailures += polls.failures;
       }
     }
     pauseDescendants(pid, false);
@@ -131,7 +137,15 @@ export async function textScenario(ctx: BenchContext): Promise<void> {
     const events = [...early.events, ...(await drain(service, 300_000))];
     const peak = await service.call<{ start: number; peak: number; source: string }>('stopPeak');
     const tree = memory.stop();
-    const summary = (s: ReturnType<typeof side>) => ({ rps: s.requests / s.seconds, cpuUs: s.cpuUs / s.requests, upload: s.mb / s.uploadSeconds });
+    const summary = (s: ReturnType<typeof side>) => ({
+      rps: s.requests / s.seconds,
+      cpuUs: s.cpuUs / s.requests,
+      upload: s.mb / s.uploadSeconds,
+      pollP50: s.polls.percentile(50),
+      pollP99: s.polls.percentile(99),
+      pollCpuUs: s.pollCpuUs / s.pollRequests,
+      pollFailures: s.pollFailures,
+    });
     const busy = summary(sides.running);
     const idle = summary(sides.paused);
 
@@ -169,6 +183,14 @@ export async function textScenario(ctx: BenchContext): Promise<void> {
       },
       {
         scenario: label,
+        metric: `poll latency p50 / p99 at ${steadyPlan.rate} polls/s while extracting`,
+        service: `${fmt.ms(busy.pollP50)} / ${fmt.ms(busy.pollP99)}, ${fmt.us(busy.pollCpuUs)} CPU each`,
+        baseline: `${fmt.ms(idle.pollP50)} / ${fmt.ms(idle.pollP99)}, ${fmt.us(idle.pollCpuUs)} CPU each (extraction paused)`,
+        ratio: fmt.pct(busy.pollP99 / idle.pollP99),
+        ...(busy.pollFailures + idle.pollFailures ? { met: false, target: `${busy.pollFailures + idle.pollFailures} failed` } : {}),
+      },
+      {
+        scenario: label,
         metric: 'upload throughput while extracting',
         service: `${Math.round(busy.upload)} MB/s`,
         baseline: `${Math.round(idle.upload)} MB/s (extraction paused)`,
@@ -196,7 +218,7 @@ export async function textScenario(ctx: BenchContext): Promise<void> {
       },
     );
     ctx.notes.push(
-      `Scenario 8: TEXT_CONCURRENCY=1 (the default). The four exhibits were uploaded, then ${rounds} rounds each of a window with their extraction running and one with it paused (its processes stopped with SIGSTOP), in alternating order: the preview for ${seconds} s (10 connections), then ${plan.files} uploads of ${plan.megabytes} MB of plain text, ${plan.parallel} at a time (their own extractions queue behind the four)${coveredWindows ? '; the four were still being extracted when the last window ended' : '; NOTE: the extraction ended before the last window did'}. Extractors run at nice 19; pages/s are per extraction, paused windows left out; service peak RSS from ${peak.source}; extraction processes' from /proc (VmHWM of each, sum of VmRSS every 50 ms).`,
+      `Scenario 8: TEXT_CONCURRENCY=1 (the default). The four exhibits were uploaded, then ${rounds} rounds each of a window with their extraction running and one with it paused (its processes stopped with SIGSTOP), in alternating order: the preview for ${seconds} s (10 connections, as fast as it answers), then ${steadyPlan.rate} previews/s for ${steadyPlan.seconds} s (${steadyPlan.connections} connections), then ${plan.files} uploads of ${plan.megabytes} MB of plain text, ${plan.parallel} at a time (their own extractions queue behind the four)${coveredWindows ? '; the four were still being extracted when the last window ended' : '; NOTE: the extraction ended before the last window did'}. Extractors run under SCHED_IDLE; pages/s are per extraction, paused windows left out; service peak RSS from ${peak.source}; extraction processes' from /proc (VmHWM of each, sum of VmRSS every 50 ms).`,
     );
   } finally {
     await service.call('close').catch(() => undefined);
