@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
 import { isThreadId } from '../workflow/service.js';
 import { TOMBSTONE_PREFIX, type ExhibitService } from './exhibit-service.js';
+import { TEXT_DIR } from './text/text-files.js';
 import { TEMP_PREFIX } from './upload-storage.js';
 
 export interface JanitorDeps {
@@ -25,6 +26,9 @@ export interface JanitorReport {
   pdfs: string[];
 }
 
+/** An upload's text, `{upload_id}.txt`, and a text being written, `.{uuid}.tmp` (text-files.ts). */
+const TEXT_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.txt$/i;
+const TEXT_TEMP = /^\.[0-9a-f-]{36}\.tmp$/i;
 const UUID_HEAD = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
 
 /** Epoch ms of the newest change in a folder: its own mtime and its entries' (an upload being written is new). */
@@ -43,7 +47,7 @@ async function newestChange(folder: string): Promise<number> {
  * exist (deleted while the store was unreachable, a DELETE whose answer was lost, expired), folders left
  * by a crash in the middle of a removal, and in the folders of live workflows the files no exhibit records
  * (an upload whose store write timed out and was never applied, or a replaced exhibit's file when the
- * replacement was applied after its caller gave up). Only what is older than `JANITOR_GRACE_MS` is
+ * replacement was applied after its caller gave up), and extracted texts of uploads no exhibit is. Only what is older than `JANITOR_GRACE_MS` is
  * touched, so an upload in flight is never raced; a store that cannot answer skips the entry.
  *
  * It runs at start and every `JANITOR_INTERVAL_MS`, once per cluster: each run first claims a lease in the
@@ -137,7 +141,8 @@ export class Janitor {
   /**
    * In a live workflow's folder: files older than the grace that no recorded exhibit names, and stale
    * temporary files. A recorded exhibit's file, and anything named after one (`{stored_name}.…`, such as
-   * its extracted text), stays; so do other dot-files and sub-folders, which are not the uploads' own.
+   * a sidecar), stays; so do other dot-files and sub-folders, which are not the uploads' own. Then the
+   * text folder (sweepTextFolder).
    */
   private async sweepLiveFolder(threadId: string, folder: string, cutoff: number): Promise<string[]> {
     const workflow = await this.deps.store.get(threadId, { logLimit: 1 }).catch(() => null);
@@ -154,6 +159,28 @@ export class Janitor {
       if (!info || info.mtimeMs >= cutoff) continue;
       await rm(full, { force: true });
       removed.push(path.join(threadId, name));
+    }
+    const uploads = new Set(workflow.exhibits.map((e) => e.upload_id));
+    removed.push(...(await this.sweepTextFolder(threadId, folder, uploads, cutoff)));
+    return removed;
+  }
+
+  /**
+   * In a live workflow's text folder: texts of uploads no recorded exhibit is (a replacement or a removal
+   * whose clean-up was cut short by a crash, a result written just before its exhibit was replaced), and
+   * stale temporary files, when older than the grace.
+   */
+  private async sweepTextFolder(threadId: string, folder: string, uploads: Set<string | undefined>, cutoff: number): Promise<string[]> {
+    const textFolder = path.join(folder, TEXT_DIR);
+    const removed: string[] = [];
+    for (const name of await readdir(textFolder).catch(() => [] as string[])) {
+      const upload = TEXT_FILE.exec(name)?.[1];
+      if (upload ? uploads.has(upload) : !TEXT_TEMP.test(name)) continue;
+      const full = path.join(textFolder, name);
+      const info = await stat(full).catch(() => null);
+      if (!info?.isFile() || info.mtimeMs >= cutoff) continue;
+      await rm(full, { force: true });
+      removed.push(path.join(threadId, TEXT_DIR, name));
     }
     return removed;
   }

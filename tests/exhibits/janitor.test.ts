@@ -2,9 +2,10 @@ import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'n
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import request from 'supertest';
 import { v4 as uuidv4 } from 'uuid';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { makeTestApp, type TestApp } from '../helpers/app.js';
+import { makeTestApp, waitFor, type TestApp } from '../helpers/app.js';
 import { noticeIfSkipped, redisAvailable, useRedis, type TestRedis } from '../helpers/redis.js';
 import * as f from './fixtures.js';
 import { folderOf, startWorkflow, upload } from './uploads.js';
@@ -86,6 +87,34 @@ describe('the janitor', () => {
 
     // A second run finds nothing more to do.
     expect(await t.deps.janitor.runOnce()).toEqual({ uploads: [], pdfs: [] });
+  });
+
+  it("removes extracted texts of uploads no exhibit is, and keeps the recorded exhibits' texts", async () => {
+    t = await makeTestApp({ env: { JANITOR_GRACE_MS: String(HOUR) } });
+    const id = await startWorkflow(t);
+    expect((await upload(t, id, 'kept', Buffer.from('Award letter of the Royal Society.\n'), 'kept.txt')).status).toBe(200);
+    const exhibit = (await waitFor(async () => {
+      const found = (await t.deps.store.get(id))?.exhibits.find((e) => e.exhibit_id === 'kept');
+      return found?.text_status === 'ready' ? found : null;
+    }, { timeoutMs: 60_000 }))!;
+    const texts = path.join(folderOf(t, id), '.text');
+    const keptText = path.join(texts, `${exhibit.upload_id}.txt`);
+    expect(existsSync(keptText)).toBe(true);
+    // The text of an upload since replaced, whose clean-up a crash cut short; a text half written; and one
+    // being written now.
+    const orphan = plant(path.join(texts, `${uuidv4()}.txt`));
+    const staleTemp = plant(path.join(texts, `.${uuidv4()}.tmp`));
+    const freshOrphan = plant(path.join(texts, `${uuidv4()}.txt`));
+    const foreign = plant(path.join(texts, 'notes.md'));
+    age(2 * HOUR, keptText, orphan, staleTemp, foreign, path.join(folderOf(t, id), exhibit.stored_name));
+
+    const report = await t.deps.janitor.runOnce();
+
+    expect(report.uploads.sort()).toEqual([orphan, staleTemp].map((p) => path.relative(t.deps.config.uploadDir, p)).sort());
+    for (const kept of [keptText, freshOrphan, foreign]) expect(existsSync(kept)).toBe(true);
+    const res = await request(t.app).get(`/api/exhibits/${id}/${exhibit.stored_name}/text`);
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('Royal Society');
   });
 
   it('leaves a folder alone when the store cannot say whether its workflow exists', async () => {
