@@ -498,6 +498,26 @@ document.addEventListener('click', async (event) => {
   }
 });
 
+/**
+ * Signed in, "view text" too would open without the token: the tab is opened at once (a tab opened after
+ * the fetch could be taken for a pop-up), then shown the text fetched with the token.
+ */
+document.addEventListener('click', async (event) => {
+  const link = event.target instanceof Element ? event.target.closest('.exhibit-text-link') : null;
+  if (!link || !token() || event.button !== 0) return;
+  event.preventDefault();
+  const tab = window.open('', '_blank');
+  try {
+    const url = URL.createObjectURL(await fetchFile(link.getAttribute('href')));
+    if (tab) tab.location.href = url;
+    else window.location.href = url;
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (err) {
+    tab?.close();
+    $('action-error').textContent = `Could not show the text: ${err instanceof ApiError ? err.message : 'unexpected error'}`;
+  }
+});
+
 window.addEventListener('popstate', route);
 
 // Elapsed time and the estimate keep moving between server updates.
