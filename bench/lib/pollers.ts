@@ -21,6 +21,7 @@ interface Frontend {
   due: number;
   timer: NodeJS.Timeout | null;
   busy: boolean;
+  answered: boolean;
 }
 
 const COMPLETED = Buffer.from('"status":"completed"');
@@ -37,6 +38,8 @@ export class Pollers {
   readonly statuses: Record<string, number> = {};
   errors = 0;
   completedPolls = 0;
+  /** Frontends that have had at least one answer: their connection was accepted. */
+  answered = 0;
   private readonly frontends: Frontend[] = [];
   private stopped = false;
   private inFlight = 0;
@@ -49,7 +52,7 @@ export class Pollers {
 
   /** Adds a frontend watching `threadId`; its first poll comes at a random point of the first interval. */
   add(threadId: string): void {
-    const f: Frontend = { index: this.frontends.length, threadId, etag: null, due: 0, timer: null, busy: false };
+    const f: Frontend = { index: this.frontends.length, threadId, etag: null, due: 0, timer: null, busy: false, answered: false };
     this.frontends.push(f);
     this.schedule(f, Date.now() + Math.random() * this.options.intervalMs);
   }
@@ -102,6 +105,10 @@ export class Pollers {
           const status = res.statusCode ?? 0;
           this.statuses[status] = (this.statuses[status] ?? 0) + 1;
           this.completedPolls++;
+          if (!f.answered) {
+            f.answered = true;
+            this.answered++;
+          }
           const etag = res.headers.etag;
           if (typeof etag === 'string') f.etag = etag;
           this.finish(f);

@@ -17,6 +17,8 @@ export class SseClients {
   /** Streams that answered something else than 200. */
   refused = 0;
   ended = 0;
+  /** Streams whose response has begun: their connection was accepted. */
+  responded = 0;
   private readonly requests = new Set<http.ClientRequest>();
   private stopped = false;
 
@@ -31,6 +33,7 @@ export class SseClients {
     });
     this.requests.add(req);
     req.on('response', (res) => {
+      this.responded++;
       if (res.statusCode !== 200) {
         this.refused++;
         res.resume();
