@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
 import { isThreadId } from '../workflow/service.js';
 import { TOMBSTONE_PREFIX, type ExhibitService } from './exhibit-service.js';
-import { TEXT_DIR } from './text/text-files.js';
+import { isTextTemporary, TEXT_DIR, uploadOfTextFile } from './text/text-files.js';
 import { TEMP_PREFIX } from './upload-storage.js';
 
 export interface JanitorDeps {
@@ -26,9 +26,6 @@ export interface JanitorReport {
   pdfs: string[];
 }
 
-/** An upload's text, `{upload_id}.txt`, and a text being written, `.{uuid}.tmp` (text-files.ts). */
-const TEXT_FILE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.txt$/i;
-const TEXT_TEMP = /^\.[0-9a-f-]{36}\.tmp$/i;
 const UUID_HEAD = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
 
 /** Epoch ms of the newest change in a folder: its own mtime and its entries' (an upload being written is new). */
@@ -47,8 +44,9 @@ async function newestChange(folder: string): Promise<number> {
  * exist (deleted while the store was unreachable, a DELETE whose answer was lost, expired), folders left
  * by a crash in the middle of a removal, and in the folders of live workflows the files no exhibit records
  * (an upload whose store write timed out and was never applied, or a replaced exhibit's file when the
- * replacement was applied after its caller gave up), and extracted texts of uploads no exhibit is. Only what is older than `JANITOR_GRACE_MS` is
- * touched, so an upload in flight is never raced; a store that cannot answer skips the entry.
+ * replacement was applied after its caller gave up), and extracted texts of uploads no exhibit is. Only
+ * what is older than `JANITOR_GRACE_MS` is touched, so an upload in flight is never raced; a store that
+ * cannot answer skips the entry.
  *
  * It runs at start and every `JANITOR_INTERVAL_MS`, once per cluster: each run first claims a lease in the
  * store shared by all processes (with the memory store, the lease is this process's own).
@@ -174,8 +172,8 @@ export class Janitor {
     const textFolder = path.join(folder, TEXT_DIR);
     const removed: string[] = [];
     for (const name of await readdir(textFolder).catch(() => [] as string[])) {
-      const upload = TEXT_FILE.exec(name)?.[1];
-      if (upload ? uploads.has(upload) : !TEXT_TEMP.test(name)) continue;
+      const upload = uploadOfTextFile(name);
+      if (upload ? uploads.has(upload) : !isTextTemporary(name)) continue;
       const full = path.join(textFolder, name);
       const info = await stat(full).catch(() => null);
       if (!info?.isFile() || info.mtimeMs >= cutoff) continue;

@@ -101,9 +101,8 @@ export function runExtractor(
  * Arguments of `/bin/sh` that run the rest of its arguments with at most `megabytes` of data (`ulimit -d`,
  * which Linux enforces on heap, buffers and thread stacks) and, where `chrt` may set it, under SCHED_IDLE:
  * the kernel then runs the extractor, and the OCR tools it starts (they inherit the policy), only on a CPU
- * no other task wants, and gives a waking request handler the CPU at once. Below every nice value, it is
- * what keeps polls at their speed while OCR runs (ADR text-01). Without it the nice value counts
- * (lowerPriority).
+ * no other task wants, and gives a waking request handler the CPU at once: below every nice value (ADR
+ * text-01 has the A/B). Without it the nice value counts (lowerPriority).
  */
 export const launcher = (megabytes: number) => [
   '-c',

@@ -19,6 +19,15 @@ const checked = (kind: string, id: string) => {
   return id;
 };
 
+/** The upload id whose text a file of the text folder holds (`{upload_id}.txt`), else null. */
+export const uploadOfTextFile = (name: string): string | null => {
+  const id = name.endsWith('.txt') ? name.slice(0, -4) : '';
+  return UUID.test(id) ? id : null;
+};
+
+/** Whether a file of the text folder is a text being written (`.{uuid}.tmp`, see writeTextFile). */
+export const isTextTemporary = (name: string): boolean => name.startsWith('.') && name.endsWith('.tmp') && UUID.test(name.slice(1, -4));
+
 /** A workflow's folder under `root`; throws for anything but a thread id (never a path from input). */
 export const threadFolder = (root: string, threadId: string) => path.join(root, checked('thread id', threadId));
 
