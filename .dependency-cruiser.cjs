@@ -33,6 +33,13 @@ module.exports = {
       to: { path: '^src/(workflow|http|exhibits|pdf|events)/' },
     },
     {
+      name: 'files-services-beside-workflow',
+      severity: 'error',
+      comment: 'Exhibits and the PDF need ids and types (src/domain), not the workflow service: they never import it.',
+      from: { path: '^src/(exhibits|pdf)/' },
+      to: { path: '^src/workflow/' },
+    },
+    {
       name: 'services-below-http',
       severity: 'error',
       comment: 'Services (workflow, exhibits, pdf, events) know nothing of HTTP; routes call them, not the other way round.',

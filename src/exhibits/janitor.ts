@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
-import { isThreadId } from '../workflow/service.js';
+import { isThreadId } from '../domain/ids.js';
 import { TOMBSTONE_PREFIX, type ExhibitService } from './exhibit-service.js';
 import { isTextTemporary, TEXT_DIR, uploadOfTextFile } from './text/text-files.js';
 import { TEMP_PREFIX } from './upload-storage.js';
@@ -25,8 +25,6 @@ export interface JanitorReport {
   uploads: string[];
   pdfs: string[];
 }
-
-const UUID_HEAD = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
 
 /** Epoch ms of the newest change in a folder: its own mtime and its entries' (an upload being written is new). */
 async function newestChange(folder: string): Promise<number> {
@@ -187,8 +185,9 @@ export class Janitor {
     const root = path.resolve(this.deps.config.pdfDir);
     const byThread = new Map<string, string[]>();
     for (const name of await readdir(root).catch(() => [] as string[])) {
-      const id = UUID_HEAD.exec(name)?.[1];
-      if (id && isThreadId(id)) byThread.set(id, [...(byThread.get(id) ?? []), name]);
+      // A workflow's PDF files are named `{thread_id}.…`.
+      const id = name.slice(0, 36);
+      if (isThreadId(id)) byThread.set(id, [...(byThread.get(id) ?? []), name]);
     }
     const removed: string[] = [];
     for (const [id, names] of byThread) {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { AppError, threadNotFound } from '../errors.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
-import { isThreadId } from '../workflow/service.js';
+import { isThreadId } from '../domain/ids.js';
 import type { WorkflowStatus } from '../domain/types.js';
 import { buildDocumentModel } from './document-model.js';
 import { contentFingerprint } from './fingerprint.js';

@@ -6,6 +6,7 @@ import { logEntry } from '../domain/logs.js';
 import type { GenerationRunner } from './runner.js';
 import type { DocumentPage, DocumentQuery } from '../domain/document-list.js';
 import type { CaseFacts, DocumentType, WorkflowHead, WorkflowStatus } from '../domain/types.js';
+import { isThreadId } from '../domain/ids.js';
 
 export interface StartRequest {
   case_id: string;
@@ -16,10 +17,6 @@ export interface StartRequest {
 
 /** Called after a workflow is deleted, to remove what lives outside the store (files). */
 export type DeleteHook = (threadId: string) => Promise<void>;
-
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
-
-export const isThreadId = (value: string) => UUID_V4.test(value);
 
 /** The workflow use cases, independent of HTTP. */
 export class WorkflowService {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { isUuidV4 } from '../../domain/ids.js';
 
 /**
  * Extracted text lives beside the exhibits, in `UPLOAD_DIR/{thread_id}/.text/{upload_id}.txt`: stored names
@@ -10,23 +11,22 @@ import path from 'node:path';
  */
 export const TEXT_DIR = '.text';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const code = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code;
 
 const checked = (kind: string, id: string) => {
-  if (!UUID.test(id)) throw new Error(`not a ${kind}: ${JSON.stringify(id.slice(0, 40))}`);
+  if (!isUuidV4(id)) throw new Error(`not a ${kind}: ${JSON.stringify(id.slice(0, 40))}`);
   return id;
 };
 
 /** The upload id whose text a file of the text folder holds (`{upload_id}.txt`), else null. */
 export const uploadOfTextFile = (name: string): string | null => {
   const id = name.endsWith('.txt') ? name.slice(0, -4) : '';
-  return UUID.test(id) ? id : null;
+  return isUuidV4(id) ? id : null;
 };
 
 /** Whether a file of the text folder is a text being written (`.{uuid}.tmp`, see writeTextFile). */
-export const isTextTemporary = (name: string): boolean => name.startsWith('.') && name.endsWith('.tmp') && UUID.test(name.slice(1, -4));
+export const isTextTemporary = (name: string): boolean => name.startsWith('.') && name.endsWith('.tmp') && isUuidV4(name.slice(1, -4));
 
 /** A workflow's folder under `root`; throws for anything but a thread id (never a path from input). */
 export const threadFolder = (root: string, threadId: string) => path.join(root, checked('thread id', threadId));

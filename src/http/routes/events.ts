@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { AppDeps } from '../../app-deps.js';
 import { AppError, threadNotFound } from '../../errors.js';
 import { frame, parseEventId, type EventSink } from '../../events/sse.js';
-import { isThreadId } from '../../workflow/service.js';
+import { isThreadId } from '../../domain/ids.js';
 import { tokenExpiresAt, userOf } from '../middleware/auth.js';
 
 /** How long a browser waits before reconnecting a dropped stream (the SSE `retry:` hint). */

@@ -2,7 +2,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import type { AppDeps } from '../../app-deps.js';
 import { AppError } from '../../errors.js';
 import { textFileOf } from '../../exhibits/text/text-files.js';
-import { isThreadId } from '../../workflow/service.js';
+import { isThreadId } from '../../domain/ids.js';
 
 const exhibitNotFound = () => new AppError('Exhibit not found', { code: 'NOT_FOUND' });
 

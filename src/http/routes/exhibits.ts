@@ -6,7 +6,7 @@ import { isInlineType, TEXT_PLAIN } from '../../exhibits/content-detection.js';
 import { fileTooLarge } from '../../exhibits/receive-file.js';
 import { parseUpload } from '../../exhibits/upload-storage.js';
 import { drainBytesFor, drainRefusedBody } from '../drain-body.js';
-import { isThreadId } from '../../workflow/service.js';
+import { isThreadId } from '../../domain/ids.js';
 
 // Room for the multipart boundaries, part headers and the exhibit_id field around the file itself.
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;

@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { AppError, threadNotFound } from '../../errors.js';
-import { isThreadId } from '../../workflow/service.js';
+import { isThreadId } from '../../domain/ids.js';
 import type { AppDeps } from '../../app-deps.js';
 import type { PreviewService } from '../../workflow/preview.js';
 import { bindBodyUser, userOf } from '../middleware/auth.js';
