@@ -2,7 +2,8 @@ import { crc32, deflateSync } from 'node:zlib';
 
 /** Small, real files of each kind, built in memory so the tests need no binary fixtures. */
 
-function pngChunk(type: string, data: Buffer): Buffer {
+/** One PNG chunk: length, type, data and its CRC. */
+export function pngChunk(type: string, data: Buffer): Buffer {
   const len = Buffer.alloc(4);
   len.writeUInt32BE(data.length);
   const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);

@@ -3,10 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { crc32, createDeflate } from 'node:zlib';
+import { createDeflate } from 'node:zlib';
 import PDFDocument from 'pdfkit';
 import { probeOcrTools } from '../../../src/exhibits/text/tools.js';
-import { zip } from '../fixtures.js';
+import { pngChunk, zip } from '../fixtures.js';
 
 /**
  * Real exhibit files for the text tests, made in the test: PDFs with a text layer (pdfkit), scans (that PDF
@@ -150,15 +150,6 @@ export function nestedPdf(depth = 100_000): Buffer {
     ...pageObjects(`${'<< /A '.repeat(depth)}1${' >>'.repeat(depth)}`),
     Buffer.from(`<< /Length ${content.length} >>\nstream\n${content}\nendstream`),
   ]);
-}
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
 }
 
 /** A black `side`×`side` 8-bit grey PNG: a few megabytes that decode to side² bytes. */
