@@ -475,46 +475,36 @@ $('upload-form').addEventListener('submit', async (event) => {
 });
 
 /**
- * Signed in, a plain link to the PDF or an exhibit would be sent without the token: such a click fetches the
- * file with it and saves what came back.
+ * Signed in, a plain link to the PDF, an exhibit or its text would be sent without the token: such a click
+ * fetches the file with it. A file is saved under its name; a text is shown in a new tab, opened at once (a
+ * tab opened after the fetch could be taken for a pop-up).
  */
 document.addEventListener('click', async (event) => {
-  const link = event.target instanceof Element ? event.target.closest('#pdf-link, .exhibit-link') : null;
+  const link = event.target instanceof Element ? event.target.closest('#pdf-link, .exhibit-link, .exhibit-text-link') : null;
   if (!link || !token() || event.button !== 0) return;
   event.preventDefault();
+  const isText = link.classList.contains('exhibit-text-link');
   const name =
     link.id === 'pdf-link' && current?.state ? `${current.state.document_type}_${current.threadId}.pdf` : link.textContent.trim();
+  const tab = isText ? window.open('', '_blank') : null;
   try {
     const url = URL.createObjectURL(await fetchFile(link.getAttribute('href')));
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    if (isText) {
+      if (tab) tab.location.href = url;
+      else window.location.href = url;
+      return;
+    }
     const save = document.createElement('a');
     save.href = url;
     save.download = name;
     document.body.append(save);
     save.click();
     save.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
-  } catch (err) {
-    $('action-error').textContent = `Could not download ${name}: ${err instanceof ApiError ? err.message : 'unexpected error'}`;
-  }
-});
-
-/**
- * Signed in, "view text" too would open without the token: the tab is opened at once (a tab opened after
- * the fetch could be taken for a pop-up), then shown the text fetched with the token.
- */
-document.addEventListener('click', async (event) => {
-  const link = event.target instanceof Element ? event.target.closest('.exhibit-text-link') : null;
-  if (!link || !token() || event.button !== 0) return;
-  event.preventDefault();
-  const tab = window.open('', '_blank');
-  try {
-    const url = URL.createObjectURL(await fetchFile(link.getAttribute('href')));
-    if (tab) tab.location.href = url;
-    else window.location.href = url;
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
   } catch (err) {
     tab?.close();
-    $('action-error').textContent = `Could not show the text: ${err instanceof ApiError ? err.message : 'unexpected error'}`;
+    const what = isText ? 'show the text' : `download ${name}`;
+    $('action-error').textContent = `Could not ${what}: ${err instanceof ApiError ? err.message : 'unexpected error'}`;
   }
 });
 
